@@ -1,0 +1,1 @@
+"""Kaldi data directories, audio I/O, corpus preparers and label sets."""

@@ -1,0 +1,77 @@
+"""Audio loading: soundfile for decoding, polyphase resampling to the model rate (16 kHz)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import soundfile
+from scipy.signal import resample_poly
+
+from emorl.data.datadir import DataDir
+
+SAMPLE_RATE = 16000
+
+
+class AudioError(ValueError):
+    """Audio that is missing, unreadable, empty, or at an unexpected sample rate."""
+
+
+def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample a 1-D waveform with a polyphase filter (scipy)."""
+    if orig_sr == target_sr:
+        return wave
+    ratio = Fraction(target_sr, orig_sr)
+    return resample_poly(wave, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def read_audio(
+    spec: str,
+    target_sr: int = SAMPLE_RATE,
+    on_rate_mismatch: str = "resample",
+    name: str | None = None,
+) -> np.ndarray:
+    """Read a ``wav.scp`` value (a path, or a command ending in ``|``) as mono float32 at ``target_sr``.
+
+    ``on_rate_mismatch``: ``"resample"`` or ``"error"``. ``name`` (the utterance id) goes into errors.
+    """
+    label = f"{name}: {spec}" if name else spec
+    try:
+        if spec.rstrip().endswith("|"):
+            cmd = spec.rstrip()[:-1]
+            proc = subprocess.run(cmd, shell=True, capture_output=True, check=False)
+            if proc.returncode != 0:
+                raise AudioError(f"{label}: command failed ({proc.stderr.decode(errors='replace').strip()})")
+            wave, sr = soundfile.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
+        else:
+            wave, sr = soundfile.read(spec, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except Exception as e:  # soundfile raises LibsndfileError (a RuntimeError) or OSError
+        raise AudioError(f"{label}: cannot read audio ({e})") from None
+    wave = wave.mean(axis=1)
+    if wave.size == 0:
+        raise AudioError(f"{label}: empty audio")
+    if sr != target_sr:
+        if on_rate_mismatch == "error":
+            raise AudioError(f"{label}: sample rate {sr} Hz, expected {target_sr} Hz")
+        if on_rate_mismatch != "resample":
+            raise ValueError(f"on_rate_mismatch must be 'resample' or 'error', not {on_rate_mismatch!r}")
+        wave = resample(wave, sr, target_sr)
+    return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def load_utterance(
+    data: DataDir, utt: str, target_sr: int = SAMPLE_RATE, on_rate_mismatch: str = "resample"
+) -> np.ndarray:
+    """The waveform of one utterance of a data dir, cut by ``segments`` when present."""
+    if data.segments is None:
+        return read_audio(data.wav_scp[utt], target_sr, on_rate_mismatch, name=utt)
+    rec, start, end = data.segments[utt].split()
+    wave = read_audio(data.wav_scp[rec], target_sr, on_rate_mismatch, name=f"{utt} ({rec})")
+    piece = wave[int(float(start) * target_sr) : int(float(end) * target_sr)]
+    if piece.size == 0:
+        raise AudioError(f"{utt}: segment {start}-{end} s of {rec} is empty (recording is {len(wave) / target_sr:.2f} s)")
+    return piece

@@ -1,0 +1,65 @@
+"""The feature dump: the contract between stage 2 (upstream) and the stages that train on features.
+
+``dump/<upstream>/<set>/`` holds ``feats.scp`` (kaldiio; keys are utterance ids, sorted), its ark
+files, and ``feats_info.json``. Each utterance is a matrix of shape ``[T, L * D]``: ``T`` frames
+(``T == 1`` when pooled), ``L`` layers of ``D`` dims each, concatenated layer after layer, so that
+Kaldi's 2-D matrices can carry several layers. :func:`read_feats` gives them back as ``[T, L, D]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+
+from emorl.atomic import atomic_write
+
+
+@dataclass
+class FeatsInfo:
+    """What a dump holds; written as ``feats_info.json`` next to ``feats.scp``."""
+
+    upstream: str
+    layers: list[int]  # which layers of the upstream, in storage order
+    dim: int  # D, per layer (already doubled when pooled as mean+std)
+    frame_rate: float | None  # frames per second; None when pooled
+    pooling: str = "none"  # "none" or "mean_std"
+    dtype: str = "float32"
+    extra: dict = field(default_factory=dict)  # upstream options, code version, ...
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    def save(self, dump_dir: str | os.PathLike) -> None:
+        with atomic_write(Path(dump_dir) / "feats_info.json") as f:
+            json.dump({**asdict(self), "num_layers": self.num_layers}, f, indent=2, sort_keys=True)
+
+    @classmethod
+    def load(cls, dump_dir: str | os.PathLike) -> "FeatsInfo":
+        path = Path(dump_dir) / "feats_info.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing; run stage 2 (feature extraction) first")
+        values = json.loads(path.read_text())
+        values.pop("num_layers", None)
+        return cls(**values)
+
+
+def read_feats(dump_dir: str | os.PathLike) -> tuple[FeatsInfo, dict[str, np.ndarray]]:
+    """Load a dump into memory as ``utt -> float32 [T, L, D]``; shapes are checked per utterance."""
+    info = FeatsInfo.load(dump_dir)
+    scp = Path(dump_dir) / "feats.scp"
+    feats = {}
+    width = info.num_layers * info.dim
+    for utt, mat in kaldiio.load_scp_sequential(str(scp)):
+        mat = np.asarray(mat, dtype=np.float32)
+        if mat.ndim != 2 or mat.shape[1] != width:
+            raise ValueError(f"{scp}: {utt} has shape {mat.shape}, expected [T, {width}] per feats_info.json")
+        if not np.isfinite(mat).all():
+            raise ValueError(f"{scp}: {utt} contains NaN or Inf")
+        feats[utt] = mat.reshape(mat.shape[0], info.num_layers, info.dim)
+    return info, feats

@@ -1,0 +1,1 @@
+"""Audio-language models: prompts and formats, SFT cold start, generation."""

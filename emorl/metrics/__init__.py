@@ -1,0 +1,1 @@
+"""Metrics: SER, captioning and open-vocabulary emotion recognition."""

@@ -1,0 +1,1 @@
+"""Reinforcement learning: GRPO core, B-GRPO, and the reward registry."""

