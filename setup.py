@@ -18,7 +18,14 @@ install_requires = [
 
 extras_require = {
     # upstream encoders
-    "upstream": ["torchaudio", "openai-whisper", "espnet", "espnet-s3prl", "transformers", "opensmile"],
+    "upstream": [
+        "torchaudio",
+        "openai-whisper",
+        "espnet",
+        "espnet-s3prl",
+        "transformers",
+        "opensmile",
+    ],
     # audio-language models
     "lalm": ["transformers", "peft", "accelerate", "sentencepiece", "tokenizers"],
     # the offline mini corpus and the offline Whisper weights

@@ -16,8 +16,8 @@ import logging
 import os
 import random
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import yaml
@@ -42,11 +42,15 @@ def get_parser(description: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", type=Path, help="yaml file of option values (command line wins)")
+    parser.add_argument(
+        "--config", type=Path, help="yaml file of option values (command line wins)"
+    )
     return parser
 
 
-def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_args(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None = None
+) -> argparse.Namespace:
     """Parse with yaml defaults from ``--config``; unknown yaml keys stop with the file named."""
     pre, _ = parser.parse_known_args(argv)
     if pre.config is not None:

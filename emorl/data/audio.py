@@ -33,9 +33,10 @@ def read_audio(
     on_rate_mismatch: str = "resample",
     name: str | None = None,
 ) -> np.ndarray:
-    """Read a ``wav.scp`` value (a path, or a command ending in ``|``) as mono float32 at ``target_sr``.
+    """Read a ``wav.scp`` value (a path, or a command ending in ``|``) as mono float32.
 
-    ``on_rate_mismatch``: ``"resample"`` or ``"error"``. ``name`` (the utterance id) goes into errors.
+    ``on_rate_mismatch``: ``"resample"`` to ``target_sr`` or ``"error"``. ``name`` (the
+    utterance id) goes into errors.
     """
     label = f"{name}: {spec}" if name else spec
     try:
@@ -43,7 +44,9 @@ def read_audio(
             cmd = spec.rstrip()[:-1]
             proc = subprocess.run(cmd, shell=True, capture_output=True, check=False)
             if proc.returncode != 0:
-                raise AudioError(f"{label}: command failed ({proc.stderr.decode(errors='replace').strip()})")
+                raise AudioError(
+                    f"{label}: command failed ({proc.stderr.decode(errors='replace').strip()})"
+                )
             wave, sr = soundfile.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
         else:
             wave, sr = soundfile.read(spec, dtype="float32", always_2d=True)
@@ -58,7 +61,9 @@ def read_audio(
         if on_rate_mismatch == "error":
             raise AudioError(f"{label}: sample rate {sr} Hz, expected {target_sr} Hz")
         if on_rate_mismatch != "resample":
-            raise ValueError(f"on_rate_mismatch must be 'resample' or 'error', not {on_rate_mismatch!r}")
+            raise ValueError(
+                f"on_rate_mismatch must be 'resample' or 'error', not {on_rate_mismatch!r}"
+            )
         wave = resample(wave, sr, target_sr)
     return np.ascontiguousarray(wave, dtype=np.float32)
 
@@ -73,5 +78,8 @@ def load_utterance(
     wave = read_audio(data.wav_scp[rec], target_sr, on_rate_mismatch, name=f"{utt} ({rec})")
     piece = wave[int(float(start) * target_sr) : int(float(end) * target_sr)]
     if piece.size == 0:
-        raise AudioError(f"{utt}: segment {start}-{end} s of {rec} is empty (recording is {len(wave) / target_sr:.2f} s)")
+        raise AudioError(
+            f"{utt}: segment {start}-{end} s of {rec} is empty "
+            f"(recording is {len(wave) / target_sr:.2f} s)"
+        )
     return piece

@@ -20,9 +20,9 @@ Every error names the file and line, or the utterance.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from emorl.atomic import atomic_dir, atomic_write
 
@@ -123,24 +123,30 @@ class DataDir:
             raise DataDirError(f"{self.path or 'data dir'}: has no utt2ovlabels")
         return [w.strip() for w in self.utt2ovlabels[utt].split(",") if w.strip()]
 
-    def subset(self, utts: Iterable[str]) -> "DataDir":
+    def subset(self, utts: Iterable[str]) -> DataDir:
         """The data dir restricted to ``utts`` (recordings unused by them are dropped)."""
         keep = set(utts)
         unknown = keep - set(self.utt2spk)
         if unknown:
-            raise DataDirError(f"subset: {len(unknown)} unknown utterances, e.g. {sorted(unknown)[:3]}")
+            raise DataDirError(
+                f"subset: {len(unknown)} unknown utterances, e.g. {sorted(unknown)[:3]}"
+            )
         new = {}
         for f in fields(self):
             table = getattr(self, f.name)
             if f.name in ("path", "wav_scp") or table is None:
                 continue
             new[f.name] = {k: v for k, v in table.items() if k in keep}
-        recs = {v.split()[0] for v in new["segments"].values()} if self.segments is not None else keep
+        recs = (
+            {v.split()[0] for v in new["segments"].values()} if self.segments is not None else keep
+        )
         new["wav_scp"] = {k: v for k, v in self.wav_scp.items() if k in recs}
         return DataDir(**new)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, validate_dir: bool = True, **validate_kwargs) -> "DataDir":
+    def load(
+        cls, path: str | os.PathLike, validate_dir: bool = True, **validate_kwargs
+    ) -> DataDir:
         """Read a data directory (and validate it, unless told not to)."""
         path = Path(path)
         if not path.is_dir():
@@ -231,7 +237,9 @@ def validate(
             except ValueError:
                 ok = False
             if not ok:
-                raise DataDirError(f"{where}/utt2dur:{_line_of(data.utt2dur, utt)}: bad duration {dur!r}")
+                raise DataDirError(
+                    f"{where}/utt2dur:{_line_of(data.utt2dur, utt)}: bad duration {dur!r}"
+                )
     for rec, spec in data.wav_scp.items():
         line = _line_of(data.wav_scp, rec)
         if spec.rstrip().endswith("|"):
@@ -244,4 +252,6 @@ def validate(
             try:
                 soundfile.info(spec)
             except Exception as e:  # soundfile raises its own LibsndfileError and RuntimeError
-                raise DataDirError(f"{where}/wav.scp:{line}: {rec}: {spec} is not readable audio ({e})") from None
+                raise DataDirError(
+                    f"{where}/wav.scp:{line}: {rec}: {spec} is not readable audio ({e})"
+                ) from None

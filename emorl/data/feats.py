@@ -40,7 +40,7 @@ class FeatsInfo:
             json.dump({**asdict(self), "num_layers": self.num_layers}, f, indent=2, sort_keys=True)
 
     @classmethod
-    def load(cls, dump_dir: str | os.PathLike) -> "FeatsInfo":
+    def load(cls, dump_dir: str | os.PathLike) -> FeatsInfo:
         path = Path(dump_dir) / "feats_info.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: missing; run stage 2 (feature extraction) first")
@@ -58,7 +58,9 @@ def read_feats(dump_dir: str | os.PathLike) -> tuple[FeatsInfo, dict[str, np.nda
     for utt, mat in kaldiio.load_scp_sequential(str(scp)):
         mat = np.asarray(mat, dtype=np.float32)
         if mat.ndim != 2 or mat.shape[1] != width:
-            raise ValueError(f"{scp}: {utt} has shape {mat.shape}, expected [T, {width}] per feats_info.json")
+            raise ValueError(
+                f"{scp}: {utt} has shape {mat.shape}, expected [T, {width}] per feats_info.json"
+            )
         if not np.isfinite(mat).all():
             raise ValueError(f"{scp}: {utt} contains NaN or Inf")
         feats[utt] = mat.reshape(mat.shape[0], info.num_layers, info.dim)

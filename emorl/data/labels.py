@@ -8,8 +8,8 @@ Corpus preparers map their raw codes onto these names.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 LABEL_SETS: dict[str, tuple[str, ...]] = {
     "mini_emo": ("angry", "fear", "happy", "neutral", "sad", "surprise"),
@@ -38,7 +38,9 @@ def get_label_set(name_or_path: str | os.PathLike) -> tuple[str, ...]:
         if len(set(labels)) != len(labels):
             raise ValueError(f"{path}: duplicate labels")
         return labels
-    raise ValueError(f"unknown label set {str(name_or_path)!r}: give a file or one of {sorted(LABEL_SETS)}")
+    raise ValueError(
+        f"unknown label set {str(name_or_path)!r}: give a file or one of {sorted(LABEL_SETS)}"
+    )
 
 
 def read_label_map(path: str | os.PathLike) -> dict[str, str]:

@@ -1,0 +1,66 @@
+"""Shared entry-point plumbing: yaml configs with overrides, saved configs, atomic writes."""
+
+import pytest
+import yaml
+
+from emorl import cli
+from emorl.atomic import atomic_dir, atomic_write
+
+
+def make_parser():
+    parser = cli.get_parser("test")
+    parser.add_argument("--lr", type=float, default=1.0)
+    parser.add_argument("--name", default="x")
+    parser.add_argument("--flag", type=cli.str2bool, default=False)
+    return parser
+
+
+def test_yaml_values_then_command_line_overrides(tmp_path):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("lr: 0.5\nname: fromyaml\n")
+    args = cli.parse_args(make_parser(), ["--config", str(conf), "--name", "cli", "--flag", "true"])
+    assert (args.lr, args.name, args.flag) == (0.5, "cli", True)
+
+
+def test_unknown_yaml_key_names_the_file(tmp_path, capsys):
+    conf = tmp_path / "c.yaml"
+    conf.write_text("lr: 0.5\nlearning_rate: 2\n")
+    with pytest.raises(SystemExit):
+        cli.parse_args(make_parser(), ["--config", str(conf)])
+    assert f"--config {conf}: unknown options ['learning_rate']" in capsys.readouterr().err
+
+
+def test_save_config_round_trips(tmp_path):
+    args = cli.parse_args(make_parser(), ["--lr", "3"])
+    cli.save_config(args, tmp_path / "config.yaml")
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text()) == {
+        "lr": 3.0,
+        "name": "x",
+        "flag": False,
+    }
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as f:
+            f.write("half")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_atomic_dir_replaces_whole_or_nothing(tmp_path):
+    target = tmp_path / "d"
+    with atomic_dir(target) as tmp:
+        (tmp / "a").write_text("1")
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "b").write_text("2")
+            raise RuntimeError("interrupted")
+    assert sorted(p.name for p in target.iterdir()) == ["a"]
+    with atomic_dir(target) as tmp:
+        (tmp / "c").write_text("3")
+    assert sorted(p.name for p in target.iterdir()) == ["c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
