@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The staged emotion-recognition recipe shared by every egs/<corpus>/emo1/run.sh.
+#
+#   1 data        local/data.sh -> data/<set> (validated Kaldi data dirs)
+#   2 features    upstream encoder -> dump/<upstream>/<set>/feats.scp
+#   3 baseline    supervised classifier on the train set; decode + score the eval sets
+#   4 adaptation  B-GRPO (and its comparisons) on the unlabeled set; decode + score
+#   5 lalm_sft    audio-language model: cold-start SFT          (not implemented yet)
+#   6 lalm_grpo   audio-language model: GRPO with ESWR/format   (not implemented yet)
+#   7 lalm_decode audio-language model: decode + score          (not implemented yet)
+#   8 report      RESULTS block of README.md, plots
+#
+# Every unit of work writes <dir>/.done holding the command that made it; a rerun skips units whose
+# command (and config contents) are unchanged, and redoes the others. --force true redoes all.
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
+}
+SECONDS=0
+
+# General
+stage=1              # first stage to run
+stop_stage=8         # last stage to run
+skip_stages=""       # stages to leave out, e.g. "5 6 7"
+force=false          # redo units even when their .done marker matches
+nj=2                 # parallel jobs for feature extraction
+ngpu=0               # GPUs per training job (>1: torchrun data parallel)
+seeds="1"            # one model per seed; results are reported as mean +- std
+python=python3
+dumpdir=dump
+expdir=exp
+
+# Corpus (set by run.sh)
+corpus=              # emorl/data/corpora/<corpus>.py (informational; local/data.sh does the work)
+label_set=           # name in emorl.data.labels.LABEL_SETS or a file
+train_set=           # labeled training set
+dev_set=             # labeled dev set (model selection)
+eval_sets=           # sets decoded and scored
+unlabeled_set=       # unlabeled target set for stage 4
+local_data_opts=     # options passed to local/data.sh
+score_opts=          # options passed to emorl.bin.score (e.g. --label_map conf/map.txt)
+
+# Stage 2
+upstream=fbank       # see `python -m emorl.bin.extract --help` for names
+upstream_path=       # local checkpoint for the upstream, when it needs one
+upstream_config=     # default: conf/upstream/<upstream>.yaml if it exists
+upstream_tag=        # default: derived from the upstream name
+
+# Stages 3-4
+ser_config=conf/ser.yaml
+ser_tag=             # default: the config file's base name
+adapt_configs="conf/adapt/bgrpo.yaml"
+
+help_message="Usage: $0 [--stage N] [--stop_stage N] [--upstream NAME] [--nj N] [--seeds \"1 2 3\"] ..."
+
+. ./path.sh
+. ./cmd.sh
+. utils/parse_options.sh
+
+[ -n "${label_set}" ] || { log "Error: --label_set is required"; exit 1; }
+if [ -z "${upstream_tag}" ]; then
+    case ${upstream} in
+        hf:*) upstream_tag=hf_$(basename "${upstream#hf:}") ;;
+        *) upstream_tag=${upstream} ;;
+    esac
+fi
+[ -n "${upstream_config}" ] || { [ -f "conf/upstream/${upstream}.yaml" ] && upstream_config=conf/upstream/${upstream}.yaml; } || true
+[ -n "${ser_tag}" ] || ser_tag=$(basename "${ser_config}" .yaml)
+feat_dir=${dumpdir}/${upstream_tag}
+
+run_stage() {  # run_stage N: true when stage N is inside [stage, stop_stage] and not skipped
+    [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ] && [[ " ${skip_stages} " != *" $1 "* ]]
+}
+
+signature() {  # the command line plus the md5 of every file it names (configs, ...)
+    local arg -
+    set -f  # no globbing while splitting the command into words
+    echo "$*"
+    for arg in $*; do
+        if [ -f "${arg}" ]; then md5sum "${arg}"; fi
+    done
+}
+
+run_unit() {  # run_unit DIR COMMAND...: run COMMAND unless DIR/.done records the same command
+    local dir=$1; shift
+    local sig
+    sig=$(signature "$@")
+    if [ "${force}" != true ] && [ -f "${dir}/.done" ] && [ "$(cat "${dir}/.done")" == "${sig}" ]; then
+        log "skip ${dir}: done with the same command"
+        return 0
+    fi
+    mkdir -p "${dir}/log"
+    rm -f "${dir}/.done"
+    echo "$*" > "${dir}/log/command.sh"
+    "$@"
+    echo "${sig}" > "${dir}/.done.tmp" && mv "${dir}/.done.tmp" "${dir}/.done"
+}
+
+not_implemented() {
+    log "Error: stage $1 ($2) is not implemented yet; see the issue tracker. Use --skip_stages or --stop_stage."
+    exit 2
+}
+
+all_sets=$(echo "${train_set} ${dev_set} ${eval_sets} ${unlabeled_set}" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
+
+if run_stage 1; then
+    log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
+    run_unit data local/data.sh ${local_data_opts}
+    for dset in ${all_sets}; do
+        utils/validate_data_dir.sh "data/${dset}" --label_set "${label_set}"
+    done
+fi
+
+if run_stage 2; then
+    log "Stage 2: features from ${upstream} -> ${feat_dir}"
+    upstream_opts=(--upstream "${upstream}")
+    [ -z "${upstream_path}" ] || upstream_opts+=(--upstream_path "${upstream_path}")
+    [ -z "${upstream_config}" ] || upstream_opts+=(--config "${upstream_config}")
+    for dset in ${all_sets}; do
+        out=${feat_dir}/${dset}
+        run_unit "${out}" bash -c "${decode_cmd} JOB=1:${nj} ${out}/log/extract.JOB.log \
+            ${python} -m emorl.bin.extract ${upstream_opts[*]} --data_dir data/${dset} \
+                --out_dir ${out} --nj ${nj} --job JOB \
+            && ${python} -m emorl.bin.merge_feats --data_dir data/${dset} --out_dir ${out} --nj ${nj}"
+    done
+fi
+
+decode_and_score() {  # decode_and_score MODEL_DIR: decode and score every eval set with one model
+    local model_dir=$1 dset
+    for dset in ${eval_sets}; do
+        run_unit "${model_dir}/decode_${dset}" bash -c "${decode_cmd} ${model_dir}/decode_${dset}/log/decode.log \
+            ${python} -m emorl.bin.infer_ser --model_dir ${model_dir} --feats_dir ${feat_dir}/${dset} \
+                --out_dir ${model_dir}/decode_${dset} \
+            && ${python} -m emorl.bin.score --data_dir data/${dset} --decode_dir ${model_dir}/decode_${dset} ${score_opts}"
+    done
+}
+
+train_launcher() {  # how a training command is started for --ngpu
+    if [ "${ngpu}" -gt 1 ]; then echo "torchrun --standalone --nproc_per_node ${ngpu} -m"; else echo "${python} -m"; fi
+}
+
+if run_stage 3; then
+    log "Stage 3: supervised baseline ${ser_config} on ${train_set}, seeds ${seeds}"
+    for seed in ${seeds}; do
+        ser_exp=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
+        run_unit "${ser_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${ser_exp}/log/train.log \
+            $(train_launcher) emorl.bin.train_ser --config ${ser_config} --label_set ${label_set} \
+                --train_data data/${train_set} --train_feats ${feat_dir}/${train_set} \
+                --dev_data data/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
+                --exp_dir ${ser_exp} --seed ${seed} --resume true"
+        decode_and_score "${ser_exp}"
+    done
+fi
+
+if run_stage 4; then
+    [ -n "${unlabeled_set}" ] || { log "Error: stage 4 needs --unlabeled_set"; exit 1; }
+    log "Stage 4: adaptation on ${unlabeled_set}: ${adapt_configs}"
+    for adapt_config in ${adapt_configs}; do
+        adapt_tag=$(basename "${adapt_config}" .yaml)
+        for seed in ${seeds}; do
+            init=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
+            adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}/seed${seed}
+            [ -f "${init}/model.pt" ] || { log "Error: ${init}/model.pt missing; run stage 3 first"; exit 1; }
+            run_unit "${adapt_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${adapt_exp}/log/train.log \
+                ${python} -m emorl.bin.train_bgrpo --config ${adapt_config} --init_model ${init} \
+                    --unlabeled_data data/${unlabeled_set} --unlabeled_feats ${feat_dir}/${unlabeled_set} \
+                    --source_data data/${train_set} --source_feats ${feat_dir}/${train_set} \
+                    --exp_dir ${adapt_exp} --seed ${seed} --resume true"
+            decode_and_score "${adapt_exp}"
+        done
+    done
+fi
+
+if run_stage 5; then not_implemented 5 "audio-language model cold-start SFT"; fi
+if run_stage 6; then not_implemented 6 "audio-language model GRPO"; fi
+if run_stage 7; then not_implemented 7 "audio-language model decoding"; fi
+
+if run_stage 8; then
+    log "Stage 8: report -> README.md"
+    ${python} -m emorl.bin.report --exp_dir "${expdir}" --readme README.md
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"
