@@ -1,5 +1,7 @@
 """Shared entry-point plumbing: yaml configs with overrides, saved configs, atomic writes."""
 
+import os
+
 import pytest
 import yaml
 
@@ -64,3 +66,16 @@ def test_atomic_dir_replaces_whole_or_nothing(tmp_path):
         (tmp / "c").write_text("3")
     assert sorted(p.name for p in target.iterdir()) == ["c"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "f") as f:
+            f.write("x")
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "f").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
