@@ -161,7 +161,10 @@ class DataDir:
         return data
 
     def write(self, path: str | os.PathLike, **validate_kwargs) -> None:
-        """Validate, then write all tables and ``spk2utt`` into ``path`` atomically (as a whole)."""
+        """Validate, then write all tables and ``spk2utt`` into ``path`` atomically.
+
+        The directory is replaced as a whole: files of an earlier version do not survive.
+        """
         validate(self, where=str(path), **validate_kwargs)
         with atomic_dir(path) as tmp:
             for name, table in self.tables().items():
@@ -207,7 +210,13 @@ def validate(
             line = _line_of(data.segments, utt)
             if len(parts) != 3:
                 raise DataDirError(f"{where}/segments:{line}: expected '<utt> <rec> <start> <end>'")
-            rec, start, end = parts[0], float(parts[1]), float(parts[2])
+            rec = parts[0]
+            try:
+                start, end = float(parts[1]), float(parts[2])
+            except ValueError:
+                raise DataDirError(
+                    f"{where}/segments:{line}: bad times {parts[1]} {parts[2]} for {utt}"
+                ) from None
             if rec not in data.wav_scp:
                 raise DataDirError(f"{where}/segments:{line}: recording {rec!r} not in wav.scp")
             if not 0 <= start < end:

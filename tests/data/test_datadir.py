@@ -124,6 +124,9 @@ def test_segments_refer_to_recordings(tmp_path):
     data.segments = {"spk0-utt0": f"{rec} 0.0 0.05", "spk1-utt1": "nope 0.0 0.05"}
     with pytest.raises(DataDirError, match=r"segments:2: recording 'nope' not in wav.scp"):
         data.write(tmp_path / "d")
+    data.segments["spk1-utt1"] = f"{rec} 0.0 x"
+    with pytest.raises(DataDirError, match=r"segments:2: bad times 0.0 x for spk1-utt1"):
+        data.write(tmp_path / "d")
     data.segments["spk1-utt1"] = f"{rec} 0.06 0.05"
     with pytest.raises(DataDirError, match=r"segments:2: bad times 0.06 0.05"):
         data.write(tmp_path / "d")
