@@ -19,6 +19,9 @@ from pathlib import Path
 
 import emorl.data.corpora
 from emorl import cli
+from emorl.data.audio import AudioError
+from emorl.data.corpora._common import CorpusError
+from emorl.data.datadir import DataDirError
 
 
 def corpus_names() -> list[str]:
@@ -52,7 +55,10 @@ def main(argv=None) -> None:
         if k not in ("config", "corpus", "corpus_dir", "output_dir")
     }
     logging.info("preparing %s from %s into %s", args.corpus, args.corpus_dir, args.output_dir)
-    module.prepare(args.corpus_dir, args.output_dir, **options)
+    try:
+        module.prepare(args.corpus_dir, args.output_dir, **options)
+    except (CorpusError, DataDirError, AudioError) as e:
+        sys.exit(f"prepare_data: error: {e}")
 
 
 if __name__ == "__main__":

@@ -53,3 +53,17 @@ def test_unknown_corpus_option_is_an_error(fake_corpus, capsys):
             ["--corpus", "fakecorpus", "--corpus_dir", "/c", "--output_dir", "/o", "--nope", "1"]
         )
     assert "unrecognized arguments: --nope 1" in capsys.readouterr().err
+
+
+def test_corpus_errors_end_with_a_message_not_a_traceback(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="prepare_data: error: .*nowhere"):
+        prepare_data.main(
+            [
+                "--corpus",
+                "iemocap",
+                "--corpus_dir",
+                str(tmp_path / "nowhere"),
+                "--output_dir",
+                str(tmp_path),
+            ]
+        )

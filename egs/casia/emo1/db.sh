@@ -1,0 +1,3 @@
+# Where the corpus lives: set it here, or export CASIA before running ./run.sh.
+# CASIA: the directory that holds the four speaker folders (liuchanhg, wangzhe, zhaoquanyin, ZhaoZuoxiang).
+CASIA=${CASIA:-}
