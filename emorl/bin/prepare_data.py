@@ -1,4 +1,4 @@
-"""Stage 1: prepare a corpus into validated Kaldi data dirs.
+r"""Stage 1: prepare a corpus into validated Kaldi data dirs.
 
 Each corpus is a module ``emorl/data/corpora/<corpus>.py`` with ``add_arguments(parser)`` (its own
 options) and ``prepare(corpus_dir, output_dir, **options)``.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Synthesise the mini emotional-speech corpus with eSpeak NG and prepare its data dirs:
-# data/{src,tgt}_{train,dev,test}. Options go to emorl/data/corpora/mini_emo.py (--size ci|default, --seed N).
+# data/{src,tgt}_{train,dev,test}. Options go to emorl/data/corpora/mini_emo.py (--size tiny|ci|default, --seed N, --snr_db, --telephone).
 set -euo pipefail
 . ./path.sh
 . ./db.sh

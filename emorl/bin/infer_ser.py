@@ -1,0 +1,70 @@
+r"""Stages 3 and 4: class posteriors and predictions of a trained classifier over a feature dump.
+
+Writes out_dir/{labels,predictions,posteriors.ark,posteriors.scp} (see emorl.ser.infer). Any model
+dir in emorl.ser.model's format works (supervised or adapted); only model.pt is read.
+
+Usage:
+    python -m emorl.bin.infer_ser --model_dir exp/fbank/ser_ser/seed0 \
+        --feats_dir dump/fbank/src_test \
+        --out_dir exp/fbank/ser_ser/seed0/decode_src_test
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from emorl import cli
+from emorl.data.feats import read_feats
+from emorl.ser.infer import predict_posteriors, write_decode_dir
+from emorl.ser.model import load_model
+
+
+def check_dump_matches(model_config: dict, info, feats_dir: Path, model_dir: Path) -> None:
+    """The dump must hold what the model was trained on (upstream, layers, dims, pooling)."""
+    trained = model_config.get("feats", {})
+    dumped = {
+        "upstream": info.upstream,
+        "layers": list(info.layers),
+        "dim": info.dim,
+        "pooling": info.pooling,
+    }
+    for key, value in trained.items():
+        if dumped.get(key) != value:
+            raise ValueError(
+                f"{feats_dir}/feats_info.json: {key}={dumped.get(key)!r}, "
+                f"but the model in {model_dir} "
+                f"was trained on {key}={value!r}"
+            )
+    if (info.num_layers, info.dim) != (model_config["num_layers"], model_config["input_dim"]):
+        raise ValueError(
+            f"{feats_dir}: features of {info.num_layers} layers x {info.dim} dims; "
+            f"the model in {model_dir} "
+            f"expects {model_config['num_layers']} x {model_config['input_dim']}"
+        )
+
+
+def main(argv=None) -> None:
+    parser = cli.get_parser(__doc__)
+    parser.add_argument("--model_dir", type=Path, required=True, help="dir with model.pt")
+    parser.add_argument("--feats_dir", type=Path, required=True, help="feature dump dir")
+    parser.add_argument("--out_dir", type=Path, required=True, help="decode dir to write")
+    parser.add_argument("--batch_size", type=int, default=64, help="utterances per batch")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    args = cli.parse_args(parser, argv)
+    cli.setup_logging()
+    device = (
+        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    )
+    model, labels, config = load_model(args.model_dir, device)
+    info, feats = read_feats(args.feats_dir)
+    check_dump_matches(config, info, args.feats_dir, args.model_dir)
+    posteriors = predict_posteriors(model, feats, args.batch_size)
+    write_decode_dir(args.out_dir, posteriors, labels)
+    logging.info("%d utterances decoded into %s", len(posteriors), args.out_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Plots: confusion matrices (scikit-learn's display) and training curves (matplotlib).
+
+Figures are built with ``matplotlib.figure.Figure`` (no pyplot state, no display needed) and
+written atomically as PNG.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from emorl.atomic import atomic_write
+
+
+def _save(fig: Figure, path: str | os.PathLike) -> None:
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100, bbox_inches="tight")
+
+
+def plot_confusion(scores: dict, path: str | os.PathLike, title: str = "") -> None:
+    """The confusion matrix of :func:`emorl.metrics.ser.ser_scores` (counts; rows: reference)."""
+    labels = scores["confusion"]["labels"]
+    size = 1.0 + 0.6 * len(labels)
+    fig = Figure(figsize=(size + 1.5, size), layout="constrained")
+    ax = fig.add_subplot()
+    display = ConfusionMatrixDisplay(np.array(scores["confusion"]["matrix"]), display_labels=labels)
+    display.plot(ax=ax, cmap="Blues", colorbar=True, xticks_rotation=45, values_format="d")
+    ax.set_xlabel("prediction")
+    ax.set_ylabel("reference")
+    summary = "  ".join(
+        f"{name} {100 * scores[key]:.1f}"
+        for name, key in (("UA", "ua"), ("WA", "wa"), ("macro-F1", "macro_f1"))
+    )
+    ax.set_title(f"{title}\n{summary}" if title else summary)
+    _save(fig, path)
+
+
+def read_curve(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """A training-log CSV as ``column -> float array`` (non-numeric columns are skipped)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = {}
+    for name in rows[0].keys() if rows else []:
+        try:
+            columns[name] = np.array([float(r[name]) for r in rows])
+        except (TypeError, ValueError):
+            continue
+    return columns
+
+
+def plot_curves(
+    curves: dict[str, str | os.PathLike], path: str | os.PathLike, title: str = ""
+) -> list[str]:
+    """One panel per numeric column of the training logs ``run name -> train_log.csv``.
+
+    The x axis is ``epoch`` (or ``step``) when the log has it. Returns the columns plotted (none,
+    and no file written, when the logs have no rows yet).
+    """
+    data = {name: read_curve(csv_path) for name, csv_path in curves.items()}
+    data = {name: cols for name, cols in data.items() if cols}
+    if not data:
+        return []  # nothing logged yet: no figure
+    first = next(iter(data.values()))
+    x_name = next((c for c in ("epoch", "step") if c in first), None)
+    columns = [c for c in first if c != x_name]
+    ncols = min(3, len(columns))
+    nrows = -(-len(columns) // ncols)
+    fig = Figure(figsize=(4.5 * ncols, 3.2 * nrows), layout="constrained")
+    for k, column in enumerate(columns):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        for name, cols in data.items():
+            if column in cols:
+                x = cols[x_name] if x_name else np.arange(1, len(cols[column]) + 1)
+                ax.plot(x, cols[column], marker=".", label=name)
+        ax.set_title(column)
+        ax.set_xlabel(x_name or "row")
+        ax.grid(alpha=0.3)
+    fig.axes[0].legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+    return columns
