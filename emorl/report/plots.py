@@ -57,7 +57,7 @@ def plot_curves(
 ) -> list[str]:
     """One panel per numeric column of the training logs ``run name -> train_log.csv``.
 
-    The x axis is ``epoch`` (or ``step``) when the log has it. Returns the columns plotted (none,
+    The x axis is ``step`` (or ``epoch``) when the log has it. Returns the columns plotted (none,
     and no file written, when the logs have no rows yet).
     """
     data = {name: read_curve(csv_path) for name, csv_path in curves.items()}
@@ -65,8 +65,8 @@ def plot_curves(
     if not data:
         return []  # nothing logged yet: no figure
     first = next(iter(data.values()))
-    x_name = next((c for c in ("epoch", "step") if c in first), None)
-    columns = [c for c in first if c != x_name]
+    x_name = next((c for c in ("step", "epoch") if c in first), None)
+    columns = [c for c in first if c not in ("step", "epoch")]
     ncols = min(3, len(columns))
     nrows = -(-len(columns) // ncols)
     fig = Figure(figsize=(4.5 * ncols, 3.2 * nrows), layout="constrained")
