@@ -66,7 +66,13 @@ if [ -z "${upstream_tag}" ]; then
         *) upstream_tag=${upstream} ;;
     esac
 fi
-[ -n "${upstream_config}" ] || { [ -f "conf/upstream/${upstream}.yaml" ] && upstream_config=conf/upstream/${upstream}.yaml; } || true
+if [ -z "${upstream_config}" ]; then
+    case ${upstream} in
+        hf:*) cfg=conf/upstream/hf.yaml ;;
+        *) cfg=conf/upstream/${upstream}.yaml ;;
+    esac
+    [ ! -f "${cfg}" ] || upstream_config=${cfg}
+fi
 [ -n "${ser_tag}" ] || ser_tag=$(basename "${ser_config}" .yaml)
 feat_dir=${dumpdir}/${upstream_tag}
 

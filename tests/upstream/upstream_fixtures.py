@@ -1,0 +1,101 @@
+"""Helpers of the upstream tests: synthetic speech-like waveforms, data dirs, and tiny randomly
+initialised models saved the way users' checkpoints are (nothing is downloaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+import whisper
+
+from emorl.data.datadir import DataDir
+
+
+def synth_wave(seconds: float, seed: int = 0, sr: int = 16000) -> np.ndarray:
+    """A harmonic tone with a gliding pitch plus a little noise: cheap, speech-like enough."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = rng.uniform(100, 250) * (1 + 0.2 * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    wave = sum(np.sin(k * phase) / k for k in range(1, 6)) * 0.2
+    return (wave + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def write_data_dir(root: Path, durations: dict[str, float], sr: int = 16000) -> DataDir:
+    """A data dir at ``root/data`` whose utterances are synth waves of the given durations."""
+    (root / "wav").mkdir(parents=True, exist_ok=True)
+    wav_scp = {}
+    for i, (utt, seconds) in enumerate(sorted(durations.items())):
+        path = root / "wav" / f"{utt}.wav"
+        soundfile.write(path, synth_wave(seconds, seed=i, sr=sr), sr, subtype="PCM_16")
+        wav_scp[utt] = str(path)
+    data = DataDir(wav_scp=wav_scp, utt2spk={u: "spk" + u[-1] for u in wav_scp})
+    data.write(root / "data")
+    return DataDir.load(root / "data")
+
+
+def save_tiny_whisper(path: Path, n_audio_layer: int = 2, seed: int = 0) -> Path:
+    """A randomly initialised Whisper (64 dims) in openai-whisper's checkpoint format."""
+    torch.manual_seed(seed)
+    dims = whisper.model.ModelDimensions(
+        n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=4, n_audio_layer=n_audio_layer,
+        n_vocab=64, n_text_ctx=8, n_text_state=64, n_text_head=4, n_text_layer=1,
+    )  # fmt: skip
+    model = whisper.model.Whisper(dims)
+    torch.nn.init.zeros_(model.decoder.positional_embedding)  # torch.empty otherwise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"dims": vars(dims), "model_state_dict": model.state_dict()}, path)
+    return path
+
+
+def save_tiny_s3prl_wavlm(path: Path, seed: int = 0) -> Path:
+    """A randomly initialised 2-layer WavLM in the checkpoint format s3prl's wavlm_local reads
+    (Microsoft's: ``{"cfg": ..., "model": state_dict}``)."""
+    from s3prl.upstream.wavlm.WavLM import WavLM, WavLMConfig
+
+    cfg = dict(
+        encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=2,
+        conv_feature_layers="[(32,10,5)] + [(32,3,2)] * 4 + [(32,2,2)] * 2",
+        conv_pos=16, conv_pos_groups=4, num_buckets=16, max_distance=64,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"cfg": cfg, "model": WavLM(WavLMConfig(cfg)).state_dict()}, path)
+    return path
+
+
+def save_tiny_hf_wavlm(model_dir: Path, group_norm: bool = False, seed: int = 0) -> Path:
+    """A randomly initialised 2-layer transformers WavLM and its feature extractor, as
+    ``save_pretrained`` writes them. ``group_norm``: the base models' CNN, used without a mask."""
+    from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMModel
+
+    config = WavLMConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+        num_buckets=16, max_bucket_distance=64,
+        feat_extract_norm="group" if group_norm else "layer", do_stable_layer_norm=not group_norm,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    WavLMModel(config).save_pretrained(model_dir)
+    Wav2Vec2FeatureExtractor(
+        do_normalize=not group_norm, return_attention_mask=not group_norm
+    ).save_pretrained(model_dir)
+    return model_dir
+
+
+def save_tiny_hf_whisper(model_dir: Path, seed: int = 0) -> Path:
+    """A randomly initialised 2-layer transformers Whisper and its feature extractor."""
+    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
+
+    config = WhisperConfig(
+        d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64,
+        decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=64, vocab_size=64,
+        pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=3,
+        num_mel_bins=80, max_source_positions=1500, max_target_positions=8,
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    WhisperModel(config).save_pretrained(model_dir)
+    WhisperFeatureExtractor(feature_size=80).save_pretrained(model_dir)
+    return model_dir
