@@ -8,15 +8,6 @@ from emorl.data.espeak import SAMPLE_RATE, EspeakError, synthesize
 SENTENCE = "The meeting starts at nine tomorrow morning."
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The pitch detector is small work: threads only contend on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def median_f0(wave: np.ndarray, sr: int) -> float:
     """Median F0 (Hz) by torchaudio's normalised cross-correlation pitch detector."""
     f0 = torchaudio.functional.detect_pitch_frequency(torch.from_numpy(wave)[None], sr, freq_low=60)

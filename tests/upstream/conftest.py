@@ -6,17 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from upstream_fixtures import save_tiny_whisper, synth_wave
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread: CI shares 2 cores between jobs, and oversubscribed threads crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

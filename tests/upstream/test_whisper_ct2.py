@@ -34,15 +34,6 @@ EXPECTED_DIMS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread: CI shares 2 cores between jobs, and oversubscribed threads crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ---------------------------------------------------------------- a CT2 writer for parser tests
 
 

@@ -53,6 +53,18 @@ class Utt:
     ovlabels: str | None = None
 
 
+def add_fold_arguments(parser, num_folds: int | None) -> None:
+    """Options of corpora split into speaker folds: the fold count and the dev selection."""
+    if num_folds is not None:
+        parser.add_argument(
+            "--num_folds", type=int, default=num_folds, help="speaker-independent folds"
+        )
+    parser.add_argument(
+        "--dev_ratio", type=float, default=0.1, help="dev share of each fold's train"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the dev selection")
+
+
 def add_media_arguments(parser) -> None:
     """The option every preparer has: what to do with missing or unreadable audio."""
     parser.add_argument(

@@ -54,11 +54,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--audio_ext", default="wav", choices=["wav", "aiff"], help="aiff: the 192 kHz version"
     )
-    parser.add_argument("--num_folds", type=int, default=6, help="speaker-independent folds")
-    parser.add_argument(
-        "--dev_ratio", type=float, default=0.1, help="dev share of each fold's train"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the dev selection")
+    _common.add_fold_arguments(parser, num_folds=6)
     _common.add_media_arguments(parser)
 
 

@@ -57,11 +57,7 @@ _NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{1,2})\.wav$")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--num_folds", type=int, default=5, help="speaker-independent folds")
-    parser.add_argument(
-        "--dev_ratio", type=float, default=0.1, help="dev share of each fold's train"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the dev selection")
+    _common.add_fold_arguments(parser, num_folds=5)
     _common.add_media_arguments(parser)
 
 

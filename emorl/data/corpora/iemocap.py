@@ -71,10 +71,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--improvised_only", type=cli.str2bool, default=False, help="only improvised dialogs"
     )
-    parser.add_argument(
-        "--dev_ratio", type=float, default=0.1, help="dev share of each fold's train"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the dev selection")
+    _common.add_fold_arguments(parser, num_folds=None)
     _common.add_media_arguments(parser)
 
 
