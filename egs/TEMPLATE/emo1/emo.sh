@@ -80,12 +80,15 @@ run_stage() {  # run_stage N: true when stage N is inside [stage, stop_stage] an
     [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ] && [[ " ${skip_stages} " != *" $1 "* ]]
 }
 
-signature() {  # the command line plus the md5 of every file it names (configs, ...)
+signature() {  # the command line plus the md5 of every input file it names (configs, maps)
     local arg -
     set -f  # no globbing while splitting the command into words
     echo "$*"
     for arg in $*; do
-        if [ -f "${arg}" ]; then md5sum "${arg}"; fi
+        case ${arg} in
+            */log/*) ;;  # the unit's own logs change with every run
+            *) if [ -f "${arg}" ]; then md5sum "${arg}"; fi ;;
+        esac
     done
 }
 

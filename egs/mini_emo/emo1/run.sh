@@ -3,10 +3,10 @@
 # Stage 3 trains on the source domain; stage 4 adapts to the unlabeled target domain.
 #   ./run.sh                          the whole recipe at the default size
 #   ./run.sh --size ci                a few times smaller (what CI runs)
-#   ./run.sh --upstream whisper_tiny.en --stage 2
+#   ./run.sh --upstream fbank --stage 2  another upstream, from its features on
 set -euo pipefail
 
-size=default   # mini corpus size: ci or default
+size=default   # mini corpus size: tiny, ci or default
 
 # Stages 5-7 (audio-language model) are skipped until their issue lands.
 args=()
@@ -19,10 +19,11 @@ done
     --label_set mini_emo \
     --train_set src_train \
     --dev_set src_dev \
-    --eval_sets "src_test tgt_test" \
+    --eval_sets "src_test tgt_dev tgt_test" \
     --unlabeled_set tgt_train \
     --local_data_opts "--size ${size}" \
+    --upstream whisper_tiny.en \
     --seeds "1 2 3" \
-    --adapt_configs "conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/bgrpo_keepneg.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml" \
+    --adapt_configs "conf/adapt/target_norm.yaml conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/bgrpo_keepneg.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml" \
     --skip_stages "5 6 7" \
     "${args[@]}"
