@@ -14,6 +14,7 @@ checkpoints; WavLM's are Microsoft's originals), found at ``--upstream_path``, u
 from __future__ import annotations
 
 import importlib
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,7 +69,16 @@ class S3prlUpstream(Upstream):
         hubconf = importlib.import_module(f"s3prl.upstream.{family}.hubconf")
         self.name = name
         self.device = torch.device(device)
-        self.expert = getattr(hubconf, f"{family}_local")(ckpt=str(self.checkpoint))
+        try:
+            self.expert = getattr(hubconf, f"{family}_local")(ckpt=str(self.checkpoint))
+        except (KeyError, ValueError, RuntimeError, pickle.UnpicklingError) as e:
+            # s3prl's loaders fail on another family's checkpoint with a bare KeyError ('cfg',
+            # '_ema'), ValueError (missing key) or RuntimeError (state dict mismatch)
+            first_line = str(e).strip().partition("\n")[0]
+            reason = f"{type(e).__name__}: {first_line}"
+            raise UpstreamError(
+                f"{name}: {self.checkpoint} is not an s3prl {family} checkpoint ({reason})"
+            ) from e
         self.expert.eval().requires_grad_(False).to(self.device)
         self.stride = self.expert.get_downsample_rates("hidden_states")
         self.frame_rate = 16000 / self.stride

@@ -13,6 +13,9 @@
 # Every unit of work writes <dir>/.done holding the command that made it; a rerun skips units whose
 # command (and config contents) are unchanged, and redoes the others. --force true redoes all.
 set -euo pipefail
+# The braces make bash read the whole script before running it, so that editing emo.sh while a
+# recipe runs cannot change the running copy.
+{
 
 log() {
     local fname=${BASH_SOURCE[1]##*/}
@@ -35,6 +38,7 @@ expdir=exp
 # Corpus (set by run.sh)
 corpus=              # emorl/data/corpora/<corpus>.py (informational; local/data.sh does the work)
 label_set=           # name in emorl.data.labels.LABEL_SETS or a file
+eval_label_set=      # label set of the eval and unlabeled sets (cross-corpus); default: label_set
 train_set=           # labeled training set
 dev_set=             # labeled dev set (model selection)
 eval_sets=           # sets decoded and scored
@@ -118,7 +122,9 @@ if run_stage 1; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
     run_unit data local/data.sh ${local_data_opts}
     for dset in ${all_sets}; do
-        utils/validate_data_dir.sh "data/${dset}" --label_set "${label_set}"
+        dset_label_set=${label_set}  # train and dev hold the model's classes; other sets may not
+        [[ " ${train_set} ${dev_set} " == *" ${dset} "* ]] || dset_label_set=${eval_label_set:-${label_set}}
+        utils/validate_data_dir.sh "data/${dset}" --label_set "${dset_label_set}"
     done
 fi
 
@@ -192,3 +198,5 @@ if run_stage 8; then
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"
+exit 0
+}
