@@ -245,6 +245,8 @@ def main(argv=None) -> None:
     parser.add_argument("--work_dir", type=Path, help="default: a temporary directory")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.num_threads)
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         work = Path(tmp)
         if args.throughput:

@@ -33,7 +33,7 @@ from emorl.report.plots import plot_curves
 
 START, END = "<!-- RESULTS START -->", "<!-- RESULTS END -->"
 _SEED = re.compile(r"^seed(\d+)$")
-_FOLD = re.compile(r"(^|_)fold(\d+)(?=_|$)")
+_FOLD = re.compile(r"(^|[_/])fold(\d+)(?=[_/]|$)")
 
 
 @dataclass
@@ -107,8 +107,9 @@ def _row(runs: Sequence[Run], recipe: str = "") -> Row:
 
 
 def without_fold(name: str) -> str:
-    """``name`` with its ``fold<k>`` token removed (``ser_fold2`` -> ``ser``)."""
-    return _FOLD.sub("", name).strip("_") or name
+    """``name`` with its ``fold<k>`` token removed (``ser_fold2`` -> ``ser``,
+    ``iemocap4/fold2/fbank`` -> ``iemocap4/fbank``)."""
+    return _FOLD.sub("", name).strip("_/") or name
 
 
 def summarize(runs: Sequence[Run], recipe: str = "") -> list[Row]:
@@ -119,8 +120,8 @@ def summarize(runs: Sequence[Run], recipe: str = "") -> list[Row]:
     rows = [_row(group, recipe) for _, group in sorted(groups.items())]
     folds: dict[tuple, list[Row]] = {}
     for (upstream, exp, eval_set), group in sorted(groups.items()):
-        if _FOLD.search(exp) or _FOLD.search(eval_set):
-            key = (upstream, without_fold(exp), without_fold(eval_set))
+        if _FOLD.search(upstream) or _FOLD.search(exp) or _FOLD.search(eval_set):
+            key = (without_fold(upstream), without_fold(exp), without_fold(eval_set))
             folds.setdefault(key, []).append(_row(group, recipe))
     for (upstream, exp, eval_set), members in sorted(folds.items()):
         if len(members) < 2:

@@ -118,3 +118,18 @@ def test_update_readme_replaces_only_the_block(tmp_path):
     bad.write_text(f"{START}\nno end\n")
     with pytest.raises(ValueError, match="unbalanced"):
         update_readme(bad, "x")
+
+
+def test_folds_as_recipe_exp_dirs_are_gathered(tmp_path):
+    """Fold recipes write exp/<protocol>/fold<k>/<upstream>/ser_<conf>/seed<S>/decode_*."""
+    for fold, ua in ((1, 0.5), (2, 0.7)):
+        run = tmp_path / "iemocap4" / f"fold{fold}" / "fbank" / "ser_ser" / "seed1"
+        write_scores(run / f"decode_fold{fold}_test", ua, ua, ua, ua, num_utts=10)
+    rows = summarize(collect_runs(tmp_path))
+    summary = rows[-1]
+    assert (summary.upstream, summary.eval_set, summary.folds) == (
+        "iemocap4/fbank",
+        "test (2 folds)",
+        2,
+    )
+    assert summary.stats["ua"]["mean"] == pytest.approx(0.6)

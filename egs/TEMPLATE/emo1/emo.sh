@@ -57,6 +57,9 @@ ser_config=conf/ser.yaml
 ser_tag=             # default: the config file's base name
 adapt_configs="conf/adapt/bgrpo.yaml"
 
+# Stage 8
+report_exp_dir=      # experiments reported; default: expdir (a parent of fold exp dirs gathers folds)
+
 help_message="Usage: $0 [--stage N] [--stop_stage N] [--upstream NAME] [--nj N] [--seeds \"1 2 3\"] ..."
 
 . ./path.sh
@@ -194,7 +197,7 @@ if run_stage 7; then not_implemented 7 "audio-language model decoding"; fi
 
 if run_stage 8; then
     log "Stage 8: report -> README.md"
-    ${python} -m emorl.bin.report --exp_dir "${expdir}" --readme README.md
+    ${python} -m emorl.bin.report --exp_dir "${report_exp_dir:-${expdir}}" --readme README.md
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

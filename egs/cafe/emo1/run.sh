@@ -20,5 +20,6 @@ done
     --dev_set "fold${fold}_dev" \
     --eval_sets "fold${fold}_test" \
     --expdir "exp/fold${fold}" \
+    --report_exp_dir exp \
     --skip_stages "4 5 6 7" \
     "${args[@]}"

@@ -35,5 +35,6 @@ tag=${label_set}
     --local_data_opts "--label_set ${label_set} --improvised_only ${improvised_only}" \
     --dumpdir "dump/${tag}" \
     --expdir "exp/${tag}/fold${fold}" \
+    --report_exp_dir "exp/${tag}" \
     --skip_stages "4 5 6 7" \
     "${args[@]}"
