@@ -63,3 +63,13 @@ def test_mini_recipe_runs_every_stage_and_reruns_for_free(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stderr.count("done with the same command") >= 10
     assert "Training" not in second.stderr
+
+    # A changed config redoes its unit and everything that reads the unit's model.
+    conf = recipe / "conf" / "ser.yaml"
+    conf.write_text(conf.read_text().replace("dropout: 0.2", "dropout: 0.3"))
+    third = run(recipe, *adapt, "--stage", "3", "--stop_stage", "4")
+    assert third.returncode == 0, third.stderr[-3000:]
+    ser = "exp/whisper_tiny.en/ser_ser/seed1"
+    assert f"skip {ser}:" not in third.stderr
+    assert f"skip {ser}/decode_src_test:" not in third.stderr
+    assert "skip exp/whisper_tiny.en/adapt_bgrpo/seed1:" not in third.stderr

@@ -10,8 +10,9 @@
 #   7 lalm_decode audio-language model: decode + score          (not implemented yet)
 #   8 report      RESULTS block of README.md, plots
 #
-# Every unit of work writes <dir>/.done holding the command that made it; a rerun skips units whose
-# command (and config contents) are unchanged, and redoes the others. --force true redoes all.
+# Every unit of work writes <dir>/.done holding the command that made it and the md5 of its inputs
+# (configs, the data, features or model it reads); a rerun skips units whose command and inputs are
+# unchanged, and redoes the others. --force true redoes all.
 set -euo pipefail
 # The braces make bash read the whole script before running it, so that editing emo.sh while a
 # recipe runs cannot change the running copy.
@@ -87,11 +88,11 @@ run_stage() {  # run_stage N: true when stage N is inside [stage, stop_stage] an
     [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ] && [[ " ${skip_stages} " != *" $1 "* ]]
 }
 
-signature() {  # the command line plus the md5 of every input file it names (configs, maps)
+signature() {  # the command line plus the md5 of every file it names and of the files in ${deps}
     local arg -
     set -f  # no globbing while splitting the command into words
     echo "$*"
-    for arg in $*; do
+    for arg in $* ${deps:-}; do
         case ${arg} in
             */log/*) ;;  # the unit's own logs change with every run
             *) if [ -f "${arg}" ]; then md5sum "${arg}"; fi ;;
@@ -99,7 +100,7 @@ signature() {  # the command line plus the md5 of every input file it names (con
     done
 }
 
-run_unit() {  # run_unit DIR COMMAND...: run COMMAND unless DIR/.done records the same command
+run_unit() {  # [deps="FILE..."] run_unit DIR COMMAND...: run COMMAND unless DIR/.done matches
     local dir=$1; shift
     local sig
     sig=$(signature "$@")
@@ -138,7 +139,7 @@ if run_stage 2; then
     [ -z "${upstream_config}" ] || upstream_opts+=(--config "${upstream_config}")
     for dset in ${all_sets}; do
         out=${feat_dir}/${dset}
-        run_unit "${out}" bash -c "${decode_cmd} JOB=1:${nj} ${out}/log/extract.JOB.log \
+        deps="data/${dset}/wav.scp data/${dset}/segments" run_unit "${out}" bash -c "${decode_cmd} JOB=1:${nj} ${out}/log/extract.JOB.log \
             ${python} -m emorl.bin.extract ${upstream_opts[*]} --data_dir data/${dset} \
                 --out_dir ${out} --nj ${nj} --job JOB \
             && ${python} -m emorl.bin.merge_feats --data_dir data/${dset} --out_dir ${out} --nj ${nj}"
@@ -148,6 +149,7 @@ fi
 decode_and_score() {  # decode_and_score MODEL_DIR: decode and score every eval set with one model
     local model_dir=$1 dset
     for dset in ${eval_sets}; do
+        deps="${model_dir}/model.pt ${feat_dir}/${dset}/feats.scp data/${dset}/utt2emo" \
         run_unit "${model_dir}/decode_${dset}" bash -c "${decode_cmd} ${model_dir}/decode_${dset}/log/decode.log \
             ${python} -m emorl.bin.infer_ser --model_dir ${model_dir} --feats_dir ${feat_dir}/${dset} \
                 --out_dir ${model_dir}/decode_${dset} \
@@ -163,6 +165,7 @@ if run_stage 3; then
     log "Stage 3: supervised baseline ${ser_config} on ${train_set}, seeds ${seeds}"
     for seed in ${seeds}; do
         ser_exp=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
+        deps="${feat_dir}/${train_set}/feats.scp ${feat_dir}/${dev_set}/feats.scp data/${train_set}/utt2emo data/${dev_set}/utt2emo" \
         run_unit "${ser_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${ser_exp}/log/train.log \
             $(train_launcher) emorl.bin.train_ser --config ${ser_config} --label_set ${label_set} \
                 --train_data data/${train_set} --train_feats ${feat_dir}/${train_set} \
@@ -181,6 +184,7 @@ if run_stage 4; then
             init=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
             adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}/seed${seed}
             [ -f "${init}/model.pt" ] || { log "Error: ${init}/model.pt missing; run stage 3 first"; exit 1; }
+            deps="${init}/model.pt ${feat_dir}/${unlabeled_set}/feats.scp ${feat_dir}/${train_set}/feats.scp" \
             run_unit "${adapt_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${adapt_exp}/log/train.log \
                 ${python} -m emorl.bin.train_bgrpo --config ${adapt_config} --init_model ${init} \
                     --unlabeled_data data/${unlabeled_set} --unlabeled_feats ${feat_dir}/${unlabeled_set} \
