@@ -304,9 +304,16 @@ def write_sets(
             len(set(data.utt2spk.values())),
             f", labels {dict(sorted(labels.items()))}" if labels else "",
         )
-    with atomic_write(output_dir / COMPLETED) as f:
-        json.dump({**_guard_key(corpus, corpus_dir, options), "sets": sorted(datas)}, f, indent=1)
+    mark_completed(output_dir, corpus, corpus_dir, options, datas)
     return datas
+
+
+def mark_completed(
+    output_dir: Path, corpus: str, corpus_dir: Path, options: dict, sets: Iterable[str]
+) -> None:
+    """Write the ``.completed`` marker that :func:`is_completed` checks."""
+    with atomic_write(Path(output_dir) / COMPLETED) as f:
+        json.dump({**_guard_key(corpus, corpus_dir, options), "sets": sorted(sets)}, f, indent=1)
 
 
 def speaker_blocks(speakers: Iterable[str], num_folds: int) -> list[list[str]]:

@@ -28,7 +28,6 @@ and acoustics disagree).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import multiprocessing
 import xml.sax.saxutils
@@ -43,6 +42,7 @@ from tqdm import tqdm
 from emorl.atomic import atomic_dir, atomic_write
 from emorl.cli import str2bool
 from emorl.data.audio import SAMPLE_RATE, resample
+from emorl.data.corpora import _common
 from emorl.data.datadir import DataDir
 from emorl.data.espeak import synthesize
 from emorl.data.labels import LABEL_SETS
@@ -487,18 +487,6 @@ def _render_to_file(job: tuple[Utterance, str, float, bool]) -> float:
     return len(wave) / SAMPLE_RATE
 
 
-def _options_key(size: str, seed: int, snr_db: float, telephone: bool, corpus_dir: Path) -> dict:
-    return dict(
-        corpus="mini_emo",
-        version=VERSION,
-        size=size,
-        seed=seed,
-        snr_db=float(snr_db),
-        telephone=bool(telephone),
-        corpus_dir=str(corpus_dir),
-    )
-
-
 def prepare(
     corpus_dir: str | Path,
     output_dir: str | Path,
@@ -517,14 +505,13 @@ def prepare(
     if nj < 1:
         raise ValueError(f"mini_emo: nj must be at least 1, got {nj}")
     corpus_dir, output_dir = Path(corpus_dir).resolve(), Path(output_dir)
-    key = _options_key(size, seed, snr_db, telephone, corpus_dir)
-    guard = output_dir / ".completed"
+    options = dict(
+        version=VERSION, size=size, seed=seed, snr_db=float(snr_db), telephone=bool(telephone)
+    )
     wav_dir = corpus_dir / "wav"
-    done = all((output_dir / name).is_dir() for name in SETS) and wav_dir.is_dir()
-    if done and guard.is_file() and json.loads(guard.read_text()) == key:
-        logging.info("mini_emo: %s already prepared with these options (%s)", output_dir, guard)
+    if wav_dir.is_dir() and _common.is_completed(output_dir, "mini_emo", corpus_dir, options):
         return {name: DataDir.load(output_dir / name, label_set=LABELS) for name in SETS}
-    guard.unlink(missing_ok=True)
+    (output_dir / _common.COMPLETED).unlink(missing_ok=True)
 
     utterances = plan(size, seed)
     logging.info("mini_emo: synthesising %d utterances with %d jobs", len(utterances), nj)
@@ -565,6 +552,5 @@ def prepare(
         data.write(output_dir / name, label_set=LABELS)
         data_dirs[name] = data
         logging.info("mini_emo: wrote %s (%d utterances)", output_dir / name, len(chosen))
-    with atomic_write(guard) as f:
-        json.dump(key, f, indent=1)
+    _common.mark_completed(output_dir, "mini_emo", corpus_dir, options, SETS)
     return data_dirs

@@ -196,7 +196,7 @@ def test_other_seed_gives_another_corpus():
 def test_completed_guard(mini_emo_ci, monkeypatch):
     corpus_dir, output_dir = mini_emo_ci
     guard = json.loads((output_dir / ".completed").read_text())
-    assert guard["size"] == "ci" and guard["seed"] == 0
+    assert guard["options"]["size"] == "ci" and guard["options"]["seed"] == 0
 
     def no_synthesis(*args, **kwargs):
         raise AssertionError("synthesised on a rerun")
