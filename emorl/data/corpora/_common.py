@@ -1,12 +1,14 @@
 """What the real-corpus preparers share.
 
 - ``Utt``: one utterance as a preparer reads it (speaker, audio file, label, transcript, ...).
-- ``is_completed`` / ``write_sets``: the ``.completed`` guard keyed on the options, and writing
+- ``is_completed`` / ``mark_completed`` / ``write_sets``: the ``.completed`` guard keyed on the
+  options, and writing
   every data dir only after all of them validated (nothing is written when anything is wrong).
 - ``check_media``: every audio file exists and decodes; bad files are reported one per line with a
   summary count, skipped only when listed as known-broken or when the user asks
   (``--skip_bad_media true``).
-- ``folds`` / ``speaker_blocks`` / ``holdout``: the split helpers behind the corpus protocols.
+- ``folds`` / ``speaker_blocks`` / ``speaker_fold_sets`` / ``holdout``: the split helpers behind
+  the corpus protocols.
 - ``extract_audio`` / ``extract_all``: 16 kHz mono wav from video files (mp4, avi) with PyAV.
 """
 
@@ -354,6 +356,15 @@ def folds(
 def subset(utts: dict[str, Utt], keys: Iterable[str]) -> dict[str, Utt]:
     """The utterances of ``keys``."""
     return {k: utts[k] for k in keys}
+
+
+def speaker_fold_sets(
+    utts: dict[str, Utt], num_folds: int, dev_ratio: float, seed: int
+) -> dict[str, dict[str, Utt]]:
+    """``fold<k>_{train,dev,test}`` of ``utts``, each fold testing one block of speakers."""
+    blocks = speaker_blocks((u.spk for u in utts.values()), num_folds)
+    fold_sets = folds({utt: u.spk for utt, u in utts.items()}, blocks, dev_ratio, seed)
+    return {name: subset(utts, keys) for name, keys in fold_sets.items()}
 
 
 def extract_audio(src: Path, dst: Path, sample_rate: int = 16000) -> None:

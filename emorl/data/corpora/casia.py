@@ -82,7 +82,5 @@ def prepare(
         raise CorpusError(f"{corpus_dir}: no wav files; expected {expected}")
     _common.check_total("CASIA", len(utts), TOTAL)
     utts = _common.check_media(utts, skip_bad=skip_bad_media)
-    blocks = _common.speaker_blocks((u.spk for u in utts.values()), num_folds)
-    fold_sets = _common.folds({utt: u.spk for utt, u in utts.items()}, blocks, dev_ratio, seed)
-    sets = {name: _common.subset(utts, keys) for name, keys in fold_sets.items()}
+    sets = _common.speaker_fold_sets(utts, num_folds, dev_ratio, seed)
     _common.write_sets(output_dir, "casia", corpus_dir, options, sets, LABEL_SETS["casia"])
