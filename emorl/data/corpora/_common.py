@@ -2,8 +2,8 @@
 
 - ``Utt``: one utterance as a preparer reads it (speaker, audio file, label, transcript, ...).
 - ``is_completed`` / ``mark_completed`` / ``write_sets``: the ``.completed`` guard keyed on the
-  options, and writing
-  every data dir only after all of them validated (nothing is written when anything is wrong).
+  options, and writing every data dir only after all of them validated (nothing is written when
+  anything is wrong).
 - ``check_media``: every audio file exists and decodes; bad files are reported one per line with a
   summary count, skipped only when listed as known-broken or when the user asks
   (``--skip_bad_media true``).
