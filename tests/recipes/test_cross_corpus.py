@@ -3,12 +3,12 @@ and scoring MELD references through its shared label map."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from recipe_copy import copy_recipe
 
 from emorl.bin import score
 from emorl.data.datadir import DataDir, write_table
@@ -23,22 +23,6 @@ from corpus_fixtures import make_iemocap, make_meld  # noqa: E402
 # The template's path.sh installs tools/venv on first use; this stand-in only puts the running
 # interpreter and the repository on the paths, so the test never installs anything.
 PATH_SH = f'export PATH="{Path(sys.executable).parent}:$PATH" PYTHONPATH="{ROOT}"\n'
-
-
-def copy_recipe(dest: Path) -> Path:
-    """A copy of the recipe whose links point at this checkout's template and utils."""
-    dest.mkdir()
-    for item in RECIPE.iterdir():
-        if item.name in ("data", "dump", "exp", "wav", "path.sh"):
-            continue
-        if item.is_symlink():
-            (dest / item.name).symlink_to(item.resolve())
-        elif item.is_dir():
-            shutil.copytree(item, dest / item.name)
-        else:
-            shutil.copy2(item, dest / item.name)
-    (dest / "path.sh").write_text(PATH_SH)
-    return dest
 
 
 def test_recipe_layout():
@@ -78,7 +62,7 @@ def run_stage1(recipe: Path, env: dict, *args: str) -> subprocess.CompletedProce
 
 
 def test_stage1_prepares_both_corpora_under_flat_set_names(tmp_path):
-    recipe = copy_recipe(tmp_path / "emo1")
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1", PATH_SH)
     missing = run_stage1(recipe, {"IEMOCAP": str(tmp_path)})
     assert missing.returncode != 0
     assert "set MELD in db.sh (or export it)" in missing.stderr

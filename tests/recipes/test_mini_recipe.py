@@ -2,29 +2,14 @@
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from recipe_copy import copy_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "egs" / "mini_emo" / "emo1"
-
-
-def copy_recipe(dest: Path) -> Path:
-    """A copy of egs/mini_emo/emo1 whose links point at this checkout's template and utils."""
-    dest.mkdir()
-    for item in RECIPE.iterdir():
-        if item.name in ("data", "dump", "exp", "db"):
-            continue
-        if item.is_symlink():
-            (dest / item.name).symlink_to(item.resolve())
-        elif item.is_dir():
-            shutil.copytree(item, dest / item.name)
-        else:
-            shutil.copy2(item, dest / item.name)
-    return dest
 
 
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
@@ -39,7 +24,7 @@ def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_mini_recipe_runs_every_stage_and_reruns_for_free(tmp_path):
-    recipe = copy_recipe(tmp_path / "emo1")
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
     adapt = ["--adapt_configs", "conf/adapt/bgrpo.yaml"]
     first = run(recipe, *adapt)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]

@@ -1,0 +1,24 @@
+"""Copies of recipe dirs for tests, their links pointing at this checkout's template and utils."""
+
+import shutil
+from pathlib import Path
+
+#: What a recipe run produces; never copied.
+OUTPUTS = ("data", "dump", "exp", "db", "wav")
+
+
+def copy_recipe(recipe: Path, dest: Path, path_sh: str | None = None) -> Path:
+    """Copy ``recipe`` to ``dest`` without its outputs; ``path_sh`` replaces the path.sh link."""
+    dest.mkdir()
+    for item in recipe.iterdir():
+        if item.name in OUTPUTS or (path_sh is not None and item.name == "path.sh"):
+            continue
+        if item.is_symlink():
+            (dest / item.name).symlink_to(item.resolve())
+        elif item.is_dir():
+            shutil.copytree(item, dest / item.name)
+        else:
+            shutil.copy2(item, dest / item.name)
+    if path_sh is not None:
+        (dest / "path.sh").write_text(path_sh)
+    return dest
