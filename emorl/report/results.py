@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 from emorl.atomic import atomic_write
 from emorl.metrics.ser import METRIC_NAMES, METRICS, aggregate
 from emorl.report.plots import plot_curves
+from emorl.version import git_commit
 
 START, END = "<!-- RESULTS START -->", "<!-- RESULTS END -->"
 _SEED = re.compile(r"^seed(\d+)$")
@@ -205,28 +205,7 @@ def environment_line(date: str | None = None) -> str:
     date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     # The installed version, read without importing torch (slow to import).
     versions = f"python {platform.python_version()}; torch {importlib.metadata.version('torch')}"
-    return f"date {date}; emorl {git_hash()}; {versions}"
-
-
-def git_hash() -> str:
-    """The emorl checkout's short commit (``+dirty`` if changed; ``unknown`` outside git)."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
+    return f"date {date}; emorl {git_commit(mark_dirty=True) or 'unknown'}; {versions}"
 
 
 def results_block(

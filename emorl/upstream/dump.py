@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -29,30 +28,15 @@ import kaldiio
 import numpy as np
 from tqdm import tqdm
 
-import emorl
 from emorl.atomic import atomic_write
 from emorl.data.audio import load_utterance
 from emorl.data.datadir import DataDir
 from emorl.data.feats import FeatsInfo
 from emorl.upstream.base import Upstream, UpstreamError, check_waveform, resolve_layers
+from emorl.version import code_version
 
 POOLINGS = ("none", "mean_std")
 DTYPES = ("float32", "float16")
-
-
-def code_version() -> str:
-    """emorl's version, plus the git commit when running from a checkout."""
-    repo = Path(emorl.__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return emorl.__version__
-    return f"{emorl.__version__}+g{commit}"
 
 
 def shard(utts: Sequence[str], nj: int, job: int) -> list[str]:
