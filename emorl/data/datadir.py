@@ -144,9 +144,7 @@ class DataDir:
         return DataDir(**new)
 
     @classmethod
-    def load(
-        cls, path: str | os.PathLike, validate_dir: bool = True, **validate_kwargs
-    ) -> DataDir:
+    def load(cls, path: str | os.PathLike, validate_dir: bool = True, **validate_kwargs) -> DataDir:
         """Read a data directory (and validate it, unless told not to)."""
         path = Path(path)
         if not path.is_dir():
@@ -205,9 +203,8 @@ def validate(
         raise DataDirError(f"{where}/utt2spk: empty data directory")
     utts = set(data.utt2spk)
     if data.segments is not None:
-        for utt, value in data.segments.items():
-            parts = value.split()
-            line = _line_of(data.segments, utt)
+        for line, utt in enumerate(sorted(data.segments), 1):  # line numbers of the written file
+            parts = data.segments[utt].split()
             if len(parts) != 3:
                 raise DataDirError(f"{where}/segments:{line}: expected '<utt> <rec> <start> <end>'")
             rec = parts[0]
@@ -249,8 +246,8 @@ def validate(
                 raise DataDirError(
                     f"{where}/utt2dur:{_line_of(data.utt2dur, utt)}: bad duration {dur!r}"
                 )
-    for rec, spec in data.wav_scp.items():
-        line = _line_of(data.wav_scp, rec)
+    for line, rec in enumerate(sorted(data.wav_scp), 1):
+        spec = data.wav_scp[rec]
         if spec.rstrip().endswith("|"):
             continue  # a command; checked when it runs
         if not Path(spec).is_file():
