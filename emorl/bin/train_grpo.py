@@ -1,0 +1,184 @@
+"""Stage 6: GRPO on an audio-language model (EMO-RL, MECap-R1, AffectGPT-RL).
+
+Reads the initial model (a directory written by AudioLM.save, e.g. the SFT model of stage 5, or any
+Qwen2-Audio checkpoint directory) and a training data dir (utt2emo, utt2caption or utt2ovlabels by
+--task). Writes into exp_dir: model/ (the trained model; adapter-only with LoRA), train_log.csv
+and tensorboard/ (one row per step), checkpoints/, train.log and config.yaml. A model that already
+has a LoRA adapter (an SFT run with LoRA) has it merged first: that model is the KL reference. See
+emorl.rl.grpo_trainer for the algorithm and what differs from TRL's GRPOTrainer; rewards are the
+registry's (emorl.rl.rewards), given as a yaml mapping (rewards: {accuracy: 1, eswr: {weight: 1,
+gamma: 0.7}, format: {weight: 0.5, format: esr}}) or name=weight,...
+
+Usage:
+    python -m emorl.bin.train_grpo --config conf/grpo/eswr_esr.yaml \
+        --init_model exp/lalm_mini_sft_esr/model --train_data data/src_train \
+        --task emo --format esr --label_set mini_emo \
+        --exp_dir exp/lalm_mini_grpo_eswr_esr/seed0 --seed 0 [--resume true]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from emorl import cli
+from emorl.data.labels import get_label_set
+from emorl.fingerprint import data_audio_sha256, json_sha256, tree_sha256
+from emorl.lalm.model import META, AudioLM
+from emorl.lalm.prompts import FORMATS, TASKS
+from emorl.rl.grpo_trainer import (
+    LOSS_TYPES,
+    SCALE_REWARDS,
+    GRPOConfig,
+    GRPOTrainer,
+    PromptDataset,
+    RunSettings,
+)
+from emorl.train import select_device
+
+DEFAULTS = GRPOConfig()
+HELP = {
+    "rewards": "reward weights and options: name=weight,... or a yaml mapping",
+    "num_generations": "completions per prompt (the group size G)",
+    "prompts_per_step": "prompts per generation batch",
+    "max_completion_length": "tokens sampled at most per completion",
+    "temperature": "sampling temperature",
+    "top_p": "nucleus sampling mass",
+    "beta": "weight of the k3 KL to the reference (0: no reference pass)",
+    "epsilon": "clipping range of the ratio (acts with num_iterations > 1)",
+    "num_iterations": "optimiser steps per generation batch",
+    "loss_type": "average per sequence then over sequences, or over all tokens",
+    "scale_rewards": "divide advantages by the group's or the batch's reward std, or not",
+    "std_eps": "added to the std",
+    "learning_rate": "AdamW learning rate",
+    "weight_decay": "AdamW weight decay",
+    "max_grad_norm": "gradient clipping (0: off)",
+    "gradient_accumulation_steps": "micro-batches (of groups) per optimiser step",
+    "max_steps": "GRPO steps",
+    "save_steps": "checkpoint every this many steps",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of stage 6 (also the keys of conf/grpo/*.yaml)."""
+    g = parser.add_argument_group("data")
+    g.add_argument("--init_model", type=Path, required=True, help="audio-LM model directory")
+    g.add_argument("--train_data", type=Path, required=True, help="training data dir")
+    g.add_argument("--exp_dir", type=Path, required=True, help="output dir")
+    g.add_argument("--task", choices=TASKS, default=DEFAULTS.task, help="emo, cap or ov")
+    g.add_argument("--format", choices=FORMATS, default=DEFAULTS.format, help="output format")
+    g.add_argument("--label_set", help="emo: label set name or file (one label per line)")
+    g = parser.add_argument_group("GRPO (TRL's names where they exist)")
+    choices = {"loss_type": LOSS_TYPES, "scale_rewards": SCALE_REWARDS}
+    for f in dataclasses.fields(GRPOConfig):
+        if f.name in ("task", "format"):
+            continue
+        default = getattr(DEFAULTS, f.name)
+        kind = {int: int, float: float}.get(type(default))
+        g.add_argument(
+            f"--{f.name}",
+            type=kind,
+            choices=choices.get(f.name),
+            default=default,
+            help=HELP[f.name],
+        )
+    g = parser.add_argument_group("model")
+    g.add_argument("--lora", type=cli.str2bool, default=True, help="train a LoRA adapter")
+    g.add_argument("--lora_r", type=int, default=8, help="LoRA rank")
+    g.add_argument("--lora_alpha", type=int, default=16, help="LoRA alpha")
+    g.add_argument("--lora_dropout", type=float, default=0.0, help="LoRA dropout")
+    g.add_argument(
+        "--lora_target_modules", nargs="+", default=["q_proj", "v_proj"], help="text modules"
+    )
+    g.add_argument(
+        "--train_projector", type=cli.str2bool, default=True, help="also train the projector"
+    )
+    g.add_argument("--dtype", choices=("float32", "bfloat16"), help="default: the saved one")
+    g.add_argument("--long_audio", choices=("split", "truncate", "error"), help="over 30 s")
+    g = parser.add_argument_group("run")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--resume", type=cli.str2bool, default=False, help="continue a stopped run")
+    g.add_argument("--keep_checkpoints", type=int, default=2, help="checkpoints kept")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+
+
+def merge_adapter(lm: AudioLM) -> None:
+    """Fold a loaded LoRA adapter into the weights: the model it gives is the new starting point
+    (and KL reference), saved in full from now on."""
+    lm.model = lm.peft.merge_and_unload()
+    lm.peft, lm.lora, lm.source_dir = None, None, None
+
+
+def input_fingerprint(args: argparse.Namespace, dataset: PromptDataset) -> dict:
+    """The initial model's files (and its base's), the training utterances, their references
+    and audio: a checkpoint resumes only a run on the same inputs."""
+    fingerprint = {"init_model": tree_sha256(args.init_model)}
+    meta_path = Path(args.init_model) / META
+    base = json.loads(meta_path.read_text()).get("base") if meta_path.is_file() else None
+    if base:
+        base = Path(base) if Path(base).is_absolute() else Path(args.init_model) / base
+        fingerprint["base_model"] = tree_sha256(base)
+    fingerprint["train_references"] = json_sha256(dataset.references)
+    fingerprint["train_audio"] = data_audio_sha256(args.train_data)
+    return fingerprint
+
+
+def run(args: argparse.Namespace) -> None:
+    """Load, train, and write the model into ``args.exp_dir/model``."""
+    exp_dir = Path(args.exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    cli.setup_logging(exp_dir / "train.log")
+    logging.info("command: %s", " ".join(sys.argv))
+    cli.save_config(args, exp_dir / "config.yaml")
+    config = GRPOConfig(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(GRPOConfig)}
+    )
+    if args.task == "emo" and not args.label_set:
+        raise ValueError("--task emo needs --label_set")
+    label_set = list(get_label_set(args.label_set)) if args.task == "emo" else None
+    cli.set_seed(args.seed)
+    lm = AudioLM.load(args.init_model, dtype=args.dtype, long_audio=args.long_audio)
+    lm.model.to(select_device(args.device))
+    if lm.peft is not None:
+        logging.info("%s has a LoRA adapter: merged into the weights", args.init_model)
+        merge_adapter(lm)
+    if args.lora:
+        lm.enable_lora(
+            r=args.lora_r,
+            alpha=args.lora_alpha,
+            dropout=args.lora_dropout,
+            target_modules=args.lora_target_modules,
+            train_projector=args.train_projector,
+        )
+    elif config.beta > 0:
+        lm.freeze_reference()
+    dataset = PromptDataset.from_data_dir(args.train_data, args.task, args.format, label_set)
+    logging.info("training set: %d utterances from %s", len(dataset), args.train_data)
+    ignored = ("config", "resume", "device", "keep_checkpoints", "exp_dir")
+    options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    settings = RunSettings(
+        exp_dir,
+        seed=args.seed,
+        resume=args.resume,
+        keep_checkpoints=args.keep_checkpoints,
+        label_set=label_set,
+        options={k: v for k, v in options.items() if k not in ignored},
+        fingerprint=input_fingerprint(args, dataset),
+    )
+    GRPOTrainer(lm, dataset, config, settings).train()
+    lm.save(exp_dir / "model")
+    logging.info("model written to %s", exp_dir / "model")
+
+
+def main(argv=None) -> None:
+    parser = cli.get_parser(__doc__)
+    add_arguments(parser)
+    run(cli.parse_args(parser, argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,410 @@
+"""GRPO for audio-language models (stage 6): EMO-RL, MECap-R1 and AffectGPT-RL share this trainer.
+
+One step, on ``prompts_per_step`` utterances of the training set (a seeded permutation per epoch):
+
+1. **generate**: the audio tower runs once per clip (:func:`tower_states`, no gradient: the tower
+   is frozen), the projector maps its output to audio tokens, and
+   :meth:`emorl.lalm.model.AudioLM.generate` samples ``num_generations`` completions per prompt in
+   one batch with a KV cache (``temperature``, ``top_p``, ``max_completion_length``; the sampling
+   generator is seeded by the seed and the step);
+2. **score**: every completion is parsed once (:func:`emorl.lalm.prompts.parse_completion` in the
+   run's output ``format``); the registry's rewards (:func:`emorl.rl.rewards.build_rewards`, a
+   ``rewards:`` mapping of weights and options) get the answers as predictions and the context
+   ``utts``, ``completions``, ``parsed``, ``step``, ``total_steps`` (and ``label_set`` for emo);
+   advantages per group (:func:`emorl.rl.grpo.group_advantages`, ``scale_rewards``);
+3. **update**: ``num_iterations`` optimiser steps on this generation batch; each pass computes the
+   policy's log-probabilities with the audio (the projector reapplied to the cached tower output,
+   so it is trained), the loss of :func:`emorl.rl.grpo.clipped_policy_loss` (``epsilon``, ``beta``
+   with the k3 KL to the reference, ``loss_type``), split over ``gradient_accumulation_steps``
+   micro-batches of groups. The first iteration's log-probabilities are the "old" ones of the later
+   iterations (the parameters are those that generated), so clipping acts only from the second.
+
+A group whose rewards are all equal has zero advantage: it is counted (``zero_adv_frac``) and left
+out of every forward and backward pass. The loss is still normalised by the whole batch (all
+completions, or all their tokens), so with ``beta == 0`` the gradient is exactly the one of the full
+batch; with ``beta > 0`` the skipped groups' KL term is dropped for that step. When every group is
+skipped the optimiser does not step.
+
+The reference of the KL term is the adapter-disabled model with LoRA (no second copy), else a frozen
+copy of the initial model (:meth:`AudioLM.freeze_reference`); with ``beta == 0`` it is never run.
+The model is kept in eval mode (no dropout), so the ratio and the KL of the first pass are exact.
+
+Per step, ``train_log.csv`` and TensorBoard (:class:`emorl.train.StepLogger`) get the total reward's
+mean and std, each reward's mean (``reward_<name>``, unweighted), ``kl``, ``clip_fraction``,
+``loss``, ``grad_norm``, ``completion_length`` (tokens, EOS included), ``clipped_ratio`` (no EOS
+within ``max_completion_length``), ``format_valid``, ``accuracy`` (emo), ``zero_adv_frac`` and the
+seconds of the step split into ``time_generate``, ``time_score`` and ``time_update``. Checkpoints
+(:class:`emorl.train.CheckpointManager`, adapter-only with LoRA) every ``save_steps`` steps and at the
+end; a resumed run continues bit-exactly (the data order and the sampling depend only on the seed
+and the step; optimiser state and RNG states are restored).
+
+Compared with TRL's ``GRPOTrainer`` (whose option names are kept: ``num_generations``,
+``max_completion_length``, ``temperature``, ``top_p``, ``beta``, ``epsilon``, ``num_iterations``,
+``loss_type``, ``scale_rewards``, ``learning_rate``, ``gradient_accumulation_steps``,
+``max_grad_norm``, ``max_steps``, ``save_steps``):
+
+- the audio reaches every log-probability pass (policy, old and reference); TRL 1.16 computes its
+  loss without the audio features;
+- each clip is encoded once per step, at its true length; TRL's processor pads every clip to 30 s
+  and the model re-encodes it in every forward;
+- zero-advantage groups are skipped (TRL computes them, and applies their KL term);
+- ``loss_type`` is ``sequence`` (TRL's ``grpo``) or ``token`` (TRL's ``dapo``/``bnpo``: all the
+  batch's tokens); ``scale_rewards`` is ``group``, ``batch`` or ``none`` as in TRL;
+- ``prompts_per_step`` prompts make one generation batch (TRL: ``generation_batch_size /
+  num_generations``), and ``gradient_accumulation_steps`` splits it into micro-batches for the
+  backward passes of one optimiser step.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emorl.data.audio import load_utterance
+from emorl.data.datadir import DataDir, DataDirError
+from emorl.lalm import audio as audio_lib
+from emorl.lalm.model import AudioLM, Prompt
+from emorl.lalm.prompts import FORMATS, TASKS, answer_label, instruction, parse_completion
+from emorl.rl import grpo
+from emorl.rl.rewards import build_rewards, parse_reward_spec
+from emorl.train import CheckpointManager, StepLogger
+
+SCALE_REWARDS = ("group", "batch", "none")
+LOSS_TYPES = grpo.AVERAGES
+
+
+@dataclass
+class GRPOConfig:
+    """The options of a GRPO run (the keys of ``conf/grpo/*.yaml``; see the module docstring)."""
+
+    task: str = "emo"
+    format: str = "esr"
+    rewards: dict | str = field(default_factory=lambda: {"accuracy": 1.0})
+    num_generations: int = 4
+    prompts_per_step: int = 2
+    max_completion_length: int = 64
+    temperature: float = 1.0
+    top_p: float = 1.0
+    beta: float = 0.04
+    epsilon: float = 0.2
+    num_iterations: int = 1
+    loss_type: str = "sequence"
+    scale_rewards: str = "group"
+    std_eps: float = 1e-4
+    learning_rate: float = 1e-5
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 100
+    save_steps: int = 50
+
+    def __post_init__(self):
+        if self.task not in TASKS or self.format not in FORMATS:
+            raise ValueError(f"task must be one of {TASKS} and format one of {FORMATS}")
+        if self.num_generations < 2:
+            raise ValueError("num_generations must be at least 2 (a group of 1 has no baseline)")
+        for name in (
+            "prompts_per_step",
+            "max_completion_length",
+            "num_iterations",
+            "gradient_accumulation_steps",
+            "max_steps",
+            "save_steps",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
+        if self.scale_rewards not in SCALE_REWARDS:
+            raise ValueError(f"scale_rewards must be one of {SCALE_REWARDS}: {self.scale_rewards!r}")
+        if self.beta < 0 or self.epsilon <= 0 or self.temperature <= 0:
+            raise ValueError("beta must be >= 0, epsilon and temperature > 0")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        self.rewards = parse_reward_spec(self.rewards)
+
+
+class PromptDataset:
+    """Training utterances with their references, turned into prompts on demand.
+
+    ``references``: utt -> the emo label, the reference caption, or the list of emotion words;
+    ``load_wave(utt)``: the 16-kHz waveform. (The smallest loader GRPO needs; a data dir gives one
+    through :meth:`from_data_dir`.)
+    """
+
+    def __init__(
+        self,
+        references: dict[str, str | list[str]],
+        load_wave: Callable[[str], np.ndarray],
+        text: str,
+    ):
+        if not references:
+            raise ValueError("no training utterances")
+        self.utts = sorted(references)
+        self.references = references
+        self.load_wave = load_wave
+        self.text = text
+
+    @classmethod
+    def from_data_dir(
+        cls,
+        path: str | os.PathLike,
+        task: str,
+        fmt: str,
+        label_set: Sequence[str] | None = None,
+    ) -> PromptDataset:
+        """The utterances of a data dir with their ``utt2emo`` (labels checked against
+        ``label_set``), ``utt2caption`` or ``utt2ovlabels``, for ``task``."""
+        data = DataDir.load(path, label_set=label_set if task == "emo" else None)
+        table = {"emo": "utt2emo", "cap": "utt2caption", "ov": "utt2ovlabels"}[task]
+        if getattr(data, table) is None:
+            raise DataDirError(f"{path}: task {task} needs {table}")
+        if task == "ov":
+            references = {utt: data.ovlabels(utt) for utt in data.utts}
+        else:
+            references = dict(getattr(data, table))
+        return cls(references, lambda utt: load_utterance(data, utt), instruction(task, fmt, label_set))
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def prompts(self, lm: AudioLM, utts: Sequence[str]) -> list[Prompt]:
+        return [lm.prepare(utt, self.load_wave(utt), self.text) for utt in utts]
+
+
+def step_utts(utts: Sequence[str], step: int, per_step: int, seed: int) -> list[str]:
+    """The utterances of ``step`` (from 1): consecutive slices of one seeded permutation per epoch,
+    so that the order depends only on the seed and the step."""
+    out = []
+    for position in range((step - 1) * per_step, step * per_step):
+        epoch, index = divmod(position, len(utts))
+        order = np.random.default_rng([seed, epoch]).permutation(len(utts))
+        out.append(utts[order[index]])
+    return out
+
+
+def tower_states(lm: AudioLM, prompts: Sequence[Prompt]) -> list[torch.Tensor]:
+    """The audio tower's output (before the projector) per prompt: one batched pass over all
+    windows, without gradient (the tower is frozen)."""
+    windows = [w for p in prompts for w in p.windows]
+    with torch.no_grad():
+        pieces = audio_lib.encode(lm.model.model.audio_tower, torch.nn.Identity(), windows)
+    out, i = [], 0
+    for p in prompts:
+        out.append(torch.cat(pieces[i : i + len(p.windows)]))
+        i += len(p.windows)
+    return out
+
+
+def project(lm: AudioLM, states: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Audio tokens from tower states through the current model's projector (inside
+    ``lm.reference()``: the reference's)."""
+    projector = lm.model.model.multi_modal_projector
+    return [projector(s) for s in states]
+
+
+def freeze_audio_tower(lm: AudioLM) -> None:
+    """Stop training the audio tower (its output is then computed once per clip and step)."""
+    lm.model.model.audio_tower.requires_grad_(False)
+
+
+@dataclass
+class RunSettings:
+    """What a run needs besides its options: where, the seed, resuming, and the input
+    fingerprint that a checkpoint must match (with :class:`GRPOConfig`, the options)."""
+
+    exp_dir: Path
+    seed: int = 0
+    resume: bool = False
+    keep_checkpoints: int = 2
+    label_set: Sequence[str] | None = None
+    options: dict = field(default_factory=dict)
+    fingerprint: dict = field(default_factory=dict)
+
+
+class GRPOTrainer:
+    """GRPO on an :class:`AudioLM` (see the module docstring). With ``beta > 0`` and no LoRA,
+    call ``lm.freeze_reference()`` on the initial weights before building the trainer."""
+
+    def __init__(
+        self, lm: AudioLM, dataset: PromptDataset, config: GRPOConfig, run: RunSettings
+    ):
+        if config.task == "emo" and not run.label_set:
+            raise ValueError("task emo needs the label set")
+        if config.beta > 0 and lm.peft is None and lm._frozen is None:
+            raise ValueError("beta > 0 without LoRA needs lm.freeze_reference() first")
+        self.lm = lm.eval()
+        self.dataset = dataset
+        self.config = config
+        self.run = run
+        self.label_set = list(run.label_set) if run.label_set else None
+        self.rewards = build_rewards(config.rewards)
+        freeze_audio_tower(lm)
+        self.params = lm.parameters()
+        self.optimizer = torch.optim.AdamW(
+            self.params, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        self.trained = {"model": lm.peft if lm.peft is not None else lm.model}
+
+    # ------------------------------------------------------------------ one step
+    def step(self, step: int) -> dict:
+        """Generate, score and update on the prompts of ``step``; the step's log row."""
+        c, lm, G = self.config, self.lm, self.config.num_generations
+        t0 = time.perf_counter()
+        utts = step_utts(self.dataset.utts, step, c.prompts_per_step, self.run.seed)
+        prompts = self.dataset.prompts(lm, utts)
+        states = tower_states(lm, prompts)
+        generator = torch.Generator(device=lm.device).manual_seed(
+            self.run.seed * 1_000_003 + step
+        )
+        with torch.no_grad():
+            out = lm.generate(
+                prompts,
+                group_size=G,
+                max_new_tokens=c.max_completion_length,
+                temperature=c.temperature,
+                top_p=c.top_p,
+                audio=project(lm, states),
+                generator=generator,
+            )
+        t1 = time.perf_counter()
+
+        row_utts = [u for u in utts for _ in range(G)]
+        references = [self.dataset.references[u] for u in row_utts]
+        parsed = [parse_completion(text, c.format) for text in out.texts]
+        predictions = [p.answer or "" for p in parsed]
+        context = {
+            "completions": out.texts,
+            "parsed": parsed,
+            "step": step,
+            "total_steps": c.max_steps,
+        }
+        if self.label_set is not None:
+            context["label_set"] = self.label_set
+        total, parts = self.rewards(predictions, references, utts=row_utts, **context)
+        rewards = torch.from_numpy(total).view(len(prompts), G)
+        std_level = None if c.scale_rewards == "none" else c.scale_rewards
+        advantages = grpo.group_advantages(rewards, "group", std_level, c.std_eps).view(-1)
+        zero = (rewards.max(1).values == rewards.min(1).values).tolist()
+        t2 = time.perf_counter()
+
+        active = [g for g in range(len(prompts)) if not zero[g]]
+        stats = self._update(prompts, states, out.ids, out.mask, advantages, active)
+        t3 = time.perf_counter()
+
+        row = {"step": step, "reward": float(total.mean()), "reward_std": float(total.std())}
+        row.update({f"reward_{name}": float(v.mean()) for name, v in parts.items()})
+        row.update(stats)
+        row["completion_length"] = float(out.mask.sum(1).float().mean())
+        row["clipped_ratio"] = float((~out.finished).float().mean())
+        row["format_valid"] = float(np.mean([p.format_valid for p in parsed]))
+        if c.task == "emo":
+            hits = [answer_label(p, self.label_set) == r for p, r in zip(predictions, references)]
+            row["accuracy"] = float(np.mean(hits))
+        row["zero_adv_frac"] = sum(zero) / len(zero)
+        row.update(time_generate=t1 - t0, time_score=t2 - t1, time_update=t3 - t2)
+        row["time_step"] = t3 - t0
+        return row
+
+    def _update(self, prompts, states, ids, mask, advantages, active: list[int]) -> dict:
+        """``num_iterations`` optimiser steps on the groups ``active`` (see the module doc)."""
+        c, lm, G = self.config, self.lm, self.config.num_generations
+        stats = {"loss": math.nan, "grad_norm": math.nan, "kl": math.nan, "clip_fraction": math.nan}
+        if not active:
+            return stats
+        mask = mask.to(lm.device)
+        advantages = advantages.to(lm.device)
+        num_rows, num_tokens = mask.shape[0], mask.sum()
+        chunks = [
+            [int(g) for g in chunk]
+            for chunk in np.array_split(active, min(c.gradient_accumulation_steps, len(active)))
+        ]
+
+        def batch_of(chunk):
+            rows = torch.tensor([g * G + k for g in chunk for k in range(G)], device=lm.device)
+            return [prompts[g] for g in chunk], [states[g] for g in chunk], ids[rows.cpu()], rows
+
+        ref = [None] * len(chunks)
+        if c.beta > 0:
+            with torch.no_grad(), lm.reference():
+                for i, chunk in enumerate(chunks):
+                    ps, ss, cids, rows = batch_of(chunk)
+                    ref[i] = lm.logprobs(ps, cids, mask[rows], G, audio=project(lm, ss))
+        old = [None] * len(chunks)
+        sums = {"loss": 0.0, "kl": 0.0, "clip_fraction": 0.0}
+        weight_total = 0.0
+        for iteration in range(c.num_iterations):
+            self.optimizer.zero_grad(set_to_none=True)
+            for i, chunk in enumerate(chunks):
+                ps, ss, cids, rows = batch_of(chunk)
+                logp = lm.logprobs(ps, cids, mask[rows], G, audio=project(lm, ss))
+                if iteration == 0 and c.num_iterations > 1:
+                    old[i] = logp.detach()
+                loss, part = grpo.clipped_policy_loss(
+                    logp,
+                    advantages[rows],
+                    old_logp=old[i] if iteration > 0 else None,
+                    mask=mask[rows],
+                    clip_eps=c.epsilon,
+                    ref_logp=ref[i],
+                    beta=c.beta,
+                    average=c.loss_type,
+                )
+                # weights over the whole batch: skipped groups count in the normalisation
+                tokens = mask[rows].sum()
+                share = len(rows) / num_rows if c.loss_type == "sequence" else tokens / num_tokens
+                (loss * share).backward()
+                w = float(tokens)
+                weight_total += w
+                sums["loss"] += float(loss.detach()) * w
+                sums["clip_fraction"] += float(part["clip_fraction"]) * w
+                if "kl" in part:
+                    sums["kl"] += float(part["kl"]) * w
+            norm = torch.nn.utils.clip_grad_norm_(
+                self.params, c.max_grad_norm if c.max_grad_norm > 0 else math.inf
+            )
+            self.optimizer.step()
+        stats.update({k: v / weight_total for k, v in sums.items()})
+        if c.beta == 0:
+            stats["kl"] = math.nan
+        stats["grad_norm"] = float(norm)
+        return stats
+
+    # ------------------------------------------------------------------ the run
+    def train(self) -> list[dict]:
+        """Run (or resume) up to ``max_steps``; the log rows of the steps run here."""
+        c, run = self.config, self.run
+        options = {"grpo": asdict(c), "label_set": self.label_set, "seed": run.seed, **run.options}
+        manager = CheckpointManager(run.exp_dir, options, run.fingerprint, run.keep_checkpoints)
+        saved = manager.resume(run.resume)
+        start = 1
+        if saved is not None:
+            saved.restore({**self.trained, "optimizer": self.optimizer})
+            start = saved.step + 1
+        rows = []
+        with StepLogger(run.exp_dir, resume_after=None if saved is None else saved.step) as log:
+            for step in range(start, c.max_steps + 1):
+                row = self.step(step)
+                log.log(row)
+                rows.append(row)
+                logging.info(
+                    "step %d/%d: reward %.3f (std %.3f), kl %.4g, zero-adv groups %.2f, %.1f s",
+                    step,
+                    c.max_steps,
+                    row["reward"],
+                    row["reward_std"],
+                    row["kl"],
+                    row["zero_adv_frac"],
+                    row["time_step"],
+                )
+                if step % c.save_steps == 0 or step == c.max_steps:
+                    manager.save({**self.trained, "optimizer": self.optimizer}, step=step)
+        return rows
