@@ -134,9 +134,7 @@ def run(args: argparse.Namespace) -> None:
     cli.setup_logging(exp_dir / "train.log")
     logging.info("command: %s", " ".join(sys.argv))
     cli.save_config(args, exp_dir / "config.yaml")
-    config = GRPOConfig(
-        **{f.name: getattr(args, f.name) for f in dataclasses.fields(GRPOConfig)}
-    )
+    config = GRPOConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(GRPOConfig)})
     if args.task == "emo" and not args.label_set:
         raise ValueError("--task emo needs --label_set")
     label_set = list(get_label_set(args.label_set)) if args.task == "emo" else None

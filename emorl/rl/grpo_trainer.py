@@ -33,10 +33,10 @@ Per step, ``train_log.csv`` and TensorBoard (:class:`emorl.train.StepLogger`) ge
 mean and std, each reward's mean (``reward_<name>``, unweighted), ``kl``, ``clip_fraction``,
 ``loss``, ``grad_norm``, ``completion_length`` (tokens, EOS included), ``clipped_ratio`` (no EOS
 within ``max_completion_length``), ``format_valid``, ``accuracy`` (emo), ``zero_adv_frac`` and the
-seconds of the step split into ``time_generate``, ``time_score`` and ``time_update``. Checkpoints
-(:class:`emorl.train.CheckpointManager`, adapter-only with LoRA) every ``save_steps`` steps and at the
-end; a resumed run continues bit-exactly (the data order and the sampling depend only on the seed
-and the step; optimiser state and RNG states are restored).
+seconds of the step split into ``time_generate``, ``time_score`` and ``time_update``.
+Checkpoints (:class:`emorl.train.CheckpointManager`, adapter-only with LoRA) every ``save_steps``
+steps and at the end; a resumed run continues bit-exactly (the data order and the sampling depend
+only on the seed and the step; optimiser state and RNG states are restored).
 
 Compared with TRL's ``GRPOTrainer`` (whose option names are kept: ``num_generations``,
 ``max_completion_length``, ``temperature``, ``top_p``, ``beta``, ``epsilon``, ``num_iterations``,
@@ -124,7 +124,9 @@ class GRPOConfig:
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
         if self.scale_rewards not in SCALE_REWARDS:
-            raise ValueError(f"scale_rewards must be one of {SCALE_REWARDS}: {self.scale_rewards!r}")
+            raise ValueError(
+                f"scale_rewards must be one of {SCALE_REWARDS}: {self.scale_rewards!r}"
+            )
         if self.beta < 0 or self.epsilon <= 0 or self.temperature <= 0:
             raise ValueError("beta must be >= 0, epsilon and temperature > 0")
         if not 0 < self.top_p <= 1:
@@ -171,7 +173,9 @@ class PromptDataset:
             references = {utt: data.ovlabels(utt) for utt in data.utts}
         else:
             references = dict(getattr(data, table))
-        return cls(references, lambda utt: load_utterance(data, utt), instruction(task, fmt, label_set))
+        return cls(
+            references, lambda utt: load_utterance(data, utt), instruction(task, fmt, label_set)
+        )
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -234,9 +238,7 @@ class GRPOTrainer:
     """GRPO on an :class:`AudioLM` (see the module docstring). With ``beta > 0`` and no LoRA,
     call ``lm.freeze_reference()`` on the initial weights before building the trainer."""
 
-    def __init__(
-        self, lm: AudioLM, dataset: PromptDataset, config: GRPOConfig, run: RunSettings
-    ):
+    def __init__(self, lm: AudioLM, dataset: PromptDataset, config: GRPOConfig, run: RunSettings):
         if config.task == "emo" and not run.label_set:
             raise ValueError("task emo needs the label set")
         if config.beta > 0 and lm.peft is None and lm._frozen is None:
@@ -262,9 +264,7 @@ class GRPOTrainer:
         utts = step_utts(self.dataset.utts, step, c.prompts_per_step, self.run.seed)
         prompts = self.dataset.prompts(lm, utts)
         states = tower_states(lm, prompts)
-        generator = torch.Generator(device=lm.device).manual_seed(
-            self.run.seed * 1_000_003 + step
-        )
+        generator = torch.Generator(device=lm.device).manual_seed(self.run.seed * 1_000_003 + step)
         with torch.no_grad():
             out = lm.generate(
                 prompts,

@@ -66,7 +66,9 @@ def length_reward(scratch_reward):
         return [float(len(c) % 3) for c in context["completions"]]
 
     def flat_for_a(predictions, references, utts=None, **context):
-        return [1.0 if u == "utt_a" else float(len(c) % 3) for u, c in zip(utts, context["completions"])]
+        return [
+            1.0 if u == "utt_a" else float(len(c) % 3) for u, c in zip(utts, context["completions"])
+        ]
 
     scratch_reward("length3", length3, needs=("completions",))
     scratch_reward("flat_for_a", flat_for_a, needs=("completions",))
@@ -108,7 +110,9 @@ def test_group_sampling_encodes_each_clip_once(make_lm, dataset, length_reward, 
     cfg = config(num_iterations=2, gradient_accumulation_steps=2)  # 1 reference + 2 policy passes
     trainer_of(lm, dataset, cfg, tmp_path).train()
     hook.remove()
-    assert rows == [2]  # one batched pass over the step's 2 clips, for 4 x 2 completions and 3 passes
+    assert rows == [
+        2
+    ]  # one batched pass over the step's 2 clips, for 4 x 2 completions and 3 passes
     prompts = dataset.prompts(lm, ["utt_a", "utt_c"])
     with torch.no_grad():
         expected = lm.encode_audio(prompts)

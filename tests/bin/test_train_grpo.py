@@ -1,0 +1,74 @@
+"""Stage 6 entry point: a run on a data dir writes model, logs and checkpoints; --resume continues;
+a model dir of another architecture stops."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lalm"))
+from lalm_fixtures import TEXTS, TINY_TEXT, save_tiny_whisper, synth_wave  # noqa: E402
+
+from emorl.bin import train_grpo  # noqa: E402
+from emorl.data.datadir import DataDir  # noqa: E402
+from emorl.lalm.errors import LalmError  # noqa: E402
+from emorl.lalm.model import AudioLM  # noqa: E402
+
+LABELS = {"u1": "angry", "u2": "sad", "u3": "happy", "u4": "angry"}
+
+
+@pytest.fixture
+def setup(tmp_path):
+    whisper = save_tiny_whisper(tmp_path / "whisper.pt")
+    lm = AudioLM.build_mini(TEXTS, whisper_checkpoint=whisper, vocab_size=400, **TINY_TEXT)
+    lm.save(tmp_path / "init")
+    (tmp_path / "wav").mkdir()
+    wav_scp = {}
+    for i, utt in enumerate(LABELS):
+        wav_scp[utt] = str(tmp_path / "wav" / f"{utt}.wav")
+        soundfile.write(wav_scp[utt], synth_wave(0.7 + 0.2 * i, seed=i), 16000)
+    DataDir(wav_scp=wav_scp, utt2spk={u: "spk1" for u in LABELS}, utt2emo=LABELS).write(
+        tmp_path / "data"
+    )
+    return tmp_path
+
+
+def args_of(root: Path, *extra: str) -> list[str]:
+    return [
+        "--init_model", str(root / "init"), "--train_data", str(root / "data"),
+        "--exp_dir", str(root / "exp"), "--task", "emo", "--format", "answer",
+        "--label_set", "iemocap4",
+        "--rewards", "{accuracy: 1, format: {weight: 1, format: answer}}",
+        "--num_generations", "2", "--prompts_per_step", "2", "--max_completion_length", "4",
+        "--max_steps", "2", "--save_steps", "1", "--lora_r", "2", *extra,
+    ]  # fmt: skip
+
+
+def test_run_writes_model_logs_and_resumes(setup):
+    train_grpo.main(args_of(setup))
+    exp = setup / "exp"
+    meta = json.loads((exp / "model" / "emorl_lalm.json").read_text())
+    assert meta["lora"]["r"] == 2 and (exp / "model" / "adapter").is_dir()
+    AudioLM.load(exp / "model")  # loads back
+    with open(exp / "train_log.csv") as f:
+        assert [r["step"] for r in csv.DictReader(f)] == ["1", "2"]
+    train_grpo.main(args_of(setup, "--max_steps", "3", "--resume", "true"))  # other options
+    with open(exp / "train_log.csv") as f:
+        assert [r["step"] for r in csv.DictReader(f)] == ["1", "2", "3"]  # started afresh
+
+
+def test_model_dir_of_another_architecture_stops(setup):
+    bert = setup / "bert"
+    bert.mkdir()
+    (bert / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    args = args_of(setup)
+    args[args.index("--init_model") + 1] = str(bert)
+    with pytest.raises(
+        LalmError, match="bert: not a Qwen2-Audio model directory: model_type 'bert'"
+    ):
+        train_grpo.main(args)
