@@ -15,14 +15,29 @@ writes a self-describing directory::
 With LoRA the adapter is saved alone when the base model came from a directory (``base`` names it);
 a base built in memory is saved beside the adapter under ``base/``.
 
-Data flow (row order: the ``group_size`` rows of a prompt are consecutive)::
+Data flow (row order: the ``group_size`` rows of a prompt are consecutive, row ``r`` belongs to
+prompt ``r // group_size``)::
 
-    prompt = lm.prepare(utt, wave, "Which emotion?")      # log-mel windows + chat prompt ids
-    audio = lm.encode_audio(prompts)                      # one encoder pass, once per clip
-    out = lm.generate(prompts, group_size=4, audio=audio, temperature=1.0, top_p=1.0)
-    logp = lm.logprobs(prompts, out.ids, out.mask, group_size=4)      # [N, T], 0 where masked
-    with lm.reference():                                  # LoRA: adapter off; else frozen copy
-        ref = lm.logprobs(prompts, out.ids, out.mask, group_size=4)
+    lm = AudioLM.build_mini(texts)                        # or AudioLM.load(model_dir)
+    prompts = [lm.prepare(utt, wave, "Which emotion?") for utt, wave in batch]  # 16 kHz waves
+    # SFT: targets end with EOS; the loss is the masked mean of -log p
+    ids, mask = lm.completion_ids(["<answer>angry</answer>", ...])
+    lm.train()
+    loss = -(lm.logprobs(prompts, ids, mask) * mask).sum() / mask.sum()
+    optimizer = torch.optim.AdamW(lm.parameters())      # the trainable parameters only
+    # GRPO: G completions per prompt from audio encoded once per clip
+    with torch.no_grad():
+        audio = lm.encode_audio(prompts)
+    out = lm.generate(prompts, group_size=G, audio=audio, max_new_tokens=64, temperature=1.0,
+                      top_p=1.0)                         # out.ids, out.mask [N, T], out.texts
+    logp = lm.logprobs(prompts, out.ids, out.mask, group_size=G)  # re-encodes with gradients
+    with lm.reference(), torch.no_grad():                 # LoRA: adapter off; else frozen copy
+        ref = lm.logprobs(prompts, out.ids, out.mask, group_size=G)  # its own projector
+
+Options: ``enable_lora(r, alpha, dropout, target_modules, train_projector)`` (peft, text model
+only), ``gradient_checkpointing(True)``, ``dtype`` (``float32``/``bfloat16``) when building or
+loading, ``long_audio`` (``split``/``truncate``/``error``), ``freeze_reference()`` for the KL
+reference of a model trained without LoRA.
 
 The prompt follows Qwen2-Audio-Instruct's chat template: ``<|im_start|>system ...<|im_end|>``,
 then the user turn ``Audio 1: <|audio_bos|><|AUDIO|>*n<|audio_eos|>\\n{text}``, then
