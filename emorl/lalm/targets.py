@@ -157,6 +157,10 @@ class AcousticThresholds:
         }
         return cls(thresholds, stats, len(descriptors), len(voiced), dict(DESCRIPTORS), normalise)
 
+    def roughness(self, values: Mapping[str, float]) -> float:
+        """Mean z-score of jitter, shimmer and negated HNR (training-set statistics)."""
+        return _roughness(values, self.roughness_stats)
+
     def level(self, item: str, value: float) -> int:
         """0 (below the lower tertile), 1 or 2 (at or above the upper tertile)."""
         low, high = self.thresholds[item]
@@ -175,7 +179,7 @@ class AcousticThresholds:
             f"{word('pitch_level', values['pitch_level']).capitalize()} pitch with a "
             f"{word('pitch_range', values['pitch_range'])} range, "
             f"{word('rate', values['rate'])} speaking rate, {loud} voice, "
-            f"{word('roughness', _roughness(values, self.roughness_stats))} voice quality."
+            f"{word('roughness', self.roughness(values))} voice quality."
         )
 
     def save(self, path: str | os.PathLike) -> None:
