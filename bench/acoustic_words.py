@@ -10,7 +10,7 @@ speaker-normalised rendering parameter it should reflect, including the alternat
 
 Usage:
     python bench/acoustic_words.py --data_dir data/src_train \
-        [--metadata downloads/mini_emo/metadata.tsv]
+        [--metadata db/mini_emo/metadata.tsv]   # from egs/mini_emo/emo1
 """
 
 from __future__ import annotations
