@@ -1,8 +1,9 @@
 r"""Write automatic SFT targets of a data dir in an output format (answer, think or esr).
 
 Content comes from the transcript (``text``; empty without one), acoustics from eGeMAPS
-functionals put into words by tertile thresholds estimated on the training set, summary and answer
-from ``utt2emo`` (emo), ``utt2caption`` (cap) or ``utt2ovlabels`` (ov); see emorl.lalm.targets.
+functionals (z-scored per speaker by default) put into words by tertile thresholds estimated on
+the training set, summary and answer from ``utt2emo`` (emo), ``utt2caption`` (cap) or
+``utt2ovlabels`` (ov); see emorl.lalm.targets.
 The output is ``<utt> <target>`` a line (``\n`` escaped). The eGeMAPS functionals are computed from
 the audio, or read from a stage-2 dump of the ``egemaps`` upstream (--egemaps_dump).
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from emorl import cli
 from emorl.lalm.prompts import FORMATS, TASKS
-from emorl.lalm.targets import make_sft_targets
+from emorl.lalm.targets import NORMALISATIONS, make_sft_targets
 
 
 def main(argv=None) -> None:
@@ -45,6 +46,12 @@ def main(argv=None) -> None:
         "--egemaps_dump", type=Path, help="stage-2 dump of the egemaps functionals to read"
     )
     parser.add_argument("--batch_size", type=int, default=16, help="utterances per openSMILE batch")
+    parser.add_argument(
+        "--normalise",
+        choices=NORMALISATIONS,
+        default="speaker",
+        help="z-score the descriptors per speaker (utt2spk) before the thresholds, or not",
+    )
     args = cli.parse_args(parser, argv)
     cli.setup_logging()
     make_sft_targets(
@@ -56,6 +63,7 @@ def main(argv=None) -> None:
         estimate_thresholds=args.estimate_thresholds,
         egemaps_dump=args.egemaps_dump,
         batch_size=args.batch_size,
+        normalise=args.normalise,
     )
 
 

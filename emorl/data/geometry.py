@@ -70,6 +70,9 @@ PLUTCHIK_OF_LABEL: dict[str, str | float] = {
 #: words. A label takes the angle of its word there (surprise: "astonished", fear: "afraid",
 #: worried: "tense"); neutral is the origin. Disgust and contempt are not among the 28 words, so
 #: they have no place here: give a table of your own (:func:`read_valence_arousal`) for them.
+#: Only the paper's eight reference axes (pleasure 0, excitement 45, arousal 90, distress 135,
+#: displeasure 180, depression 225, sleepiness 270, relaxation 315) were checked against it; the
+#: word angles below come from a secondary reading and should be checked against its figure.
 RUSSELL_ANGLES: dict[str, float] = {
     "happy": 7.8,
     "excited": 48.6,

@@ -5,10 +5,12 @@
 - acoustics: eGeMAPS functionals put into words by low/medium/high thresholds (tertiles)
   estimated on the training set (:class:`AcousticThresholds`, saved to json and reused for the
   other sets): pitch level (``F0semitoneFrom27.5Hz_sma3nz_amean``), pitch range (its 20th-80th
-  percentile range, ``..._pctlrange0-2``), speaking rate (``VoicedSegmentsPerSec``, eGeMAPS'
-  pseudo-syllable rate), loudness (``loudness_sma3_amean``) and voice quality (roughness: the mean
-  of the z-scored ``jitterLocal``, ``shimmerLocaldB`` and negated ``HNRdBACF``). An utterance
-  without voiced frames has no pitch, rate or voice quality: its acoustics say so.
+  percentile range, ``..._pctlrange0-2``), speaking rate (``loudnessPeaksPerSec``, a
+  syllable-rate proxy), loudness (``loudness_sma3_amean``) and voice quality (roughness: the mean
+  of the z-scored ``jitterLocal``, ``shimmerLocaldB`` and negated ``HNRdBACF``). By default the
+  descriptors are first z-scored per speaker (:func:`normalise_by_speaker`): absolute pitch tells
+  mostly who speaks, pitch relative to the speaker's other utterances tells how they feel. An
+  utterance without voiced frames has no pitch, rate or voice quality: its acoustics say so.
 - summary: ``The emotion is <label>.`` (emo, and cap when the set has ``utt2emo``; otherwise the
   caption), ``The emotions are <words>.`` (ov).
 - answer: the label (emo), the caption (``utt2caption``, cap), the emotion words (``utt2ovlabels``,
@@ -42,12 +44,14 @@ logger = logging.getLogger(__name__)
 DESCRIPTORS = {
     "pitch_level": "F0semitoneFrom27.5Hz_sma3nz_amean",
     "pitch_range": "F0semitoneFrom27.5Hz_sma3nz_pctlrange0-2",
-    "rate": "VoicedSegmentsPerSec",
+    "rate": "loudnessPeaksPerSec",
     "loudness": "loudness_sma3_amean",
     "jitter": "jitterLocal_sma3nz_amean",
     "shimmer": "shimmerLocaldB_sma3nz_amean",
     "hnr": "HNRdBACF_sma3nz_amean",
 }
+#: The functional that tells whether an utterance has voiced frames at all.
+VOICING = "VoicedSegmentsPerSec"
 #: What is put into words, and its low / medium / high words.
 LEVEL_WORDS = {
     "pitch_level": ("low", "medium", "high"),
@@ -72,8 +76,37 @@ class TargetError(ValueError):
 
 
 def is_voiced(values: Mapping[str, float]) -> bool:
-    """Whether openSMILE found voiced frames (F0 functionals are 0 otherwise)."""
-    return values["rate"] > 0 and values["pitch_level"] > 0
+    """Whether openSMILE found voiced frames (its F0 functionals are 0 otherwise)."""
+    return values["voiced"] > 0
+
+
+#: How descriptors are normalised before thresholds apply: per speaker (z-scores over the
+#: speaker's utterances of the same set, so that "high pitch" means high for that speaker, not a
+#: higher-pitched speaker) or not at all.
+NORMALISATIONS = ("speaker", "none")
+_VOICED_ITEMS = ("pitch_level", "pitch_range", "rate", "jitter", "shimmer", "hnr")
+
+
+def normalise_by_speaker(
+    descriptors: Mapping[str, Mapping[str, float]], utt2spk: Mapping[str, str]
+) -> dict[str, dict[str, float]]:
+    """Descriptors z-scored within each speaker: loudness over all the speaker's utterances, the
+    others over its voiced ones. A speaker with one utterance (std 0) gets 0."""
+    by_speaker: dict[str, list[str]] = {}
+    for utt in descriptors:
+        by_speaker.setdefault(utt2spk[utt], []).append(utt)
+    out = {utt: dict(values) for utt, values in descriptors.items()}
+    for utts in by_speaker.values():
+        voiced = [u for u in utts if is_voiced(descriptors[u])]
+        for item in DESCRIPTORS:
+            group = voiced if item in _VOICED_ITEMS else utts
+            if not group:
+                continue
+            values = np.array([descriptors[u][item] for u in group])
+            mean, std = values.mean(), values.std()
+            for u in group:
+                out[u][item] = float((descriptors[u][item] - mean) / std) if std > 0 else 0.0
+    return out
 
 
 def _roughness(values: Mapping[str, float], stats: Mapping[str, Sequence[float]]) -> float:
@@ -91,10 +124,16 @@ class AcousticThresholds:
     num_utts: int
     num_voiced: int
     descriptors: dict[str, str]  # item -> eGeMAPS functional name
+    normalise: str  # what the descriptors were normalised by (NORMALISATIONS)
 
     @classmethod
-    def estimate(cls, descriptors: Mapping[str, Mapping[str, float]]) -> AcousticThresholds:
-        """Estimate on the training set's descriptors (``utt -> item -> value``)."""
+    def estimate(
+        cls, descriptors: Mapping[str, Mapping[str, float]], normalise: str = "none"
+    ) -> AcousticThresholds:
+        """Estimate on the training set's descriptors (``utt -> item -> value``), already
+        normalised as ``normalise`` says."""
+        if normalise not in NORMALISATIONS:
+            raise TargetError(f"normalise {normalise!r}: expected one of {NORMALISATIONS}")
         voiced = [v for v in descriptors.values() if is_voiced(v)]
         if len(voiced) < 3:
             raise TargetError(
@@ -116,7 +155,11 @@ class AcousticThresholds:
             item: [float(t) for t in np.quantile(np.asarray(values), [1 / 3, 2 / 3])]
             for item, values in columns.items()
         }
-        return cls(thresholds, stats, len(descriptors), len(voiced), dict(DESCRIPTORS))
+        return cls(thresholds, stats, len(descriptors), len(voiced), dict(DESCRIPTORS), normalise)
+
+    def roughness(self, values: Mapping[str, float]) -> float:
+        """Mean z-score of jitter, shimmer and negated HNR (training-set statistics)."""
+        return _roughness(values, self.roughness_stats)
 
     def level(self, item: str, value: float) -> int:
         """0 (below the lower tertile), 1 or 2 (at or above the upper tertile)."""
@@ -136,7 +179,7 @@ class AcousticThresholds:
             f"{word('pitch_level', values['pitch_level']).capitalize()} pitch with a "
             f"{word('pitch_range', values['pitch_range'])} range, "
             f"{word('rate', values['rate'])} speaking rate, {loud} voice, "
-            f"{word('roughness', _roughness(values, self.roughness_stats))} voice quality."
+            f"{word('roughness', self.roughness(values))} voice quality."
         )
 
     def save(self, path: str | os.PathLike) -> None:
@@ -144,7 +187,8 @@ class AcousticThresholds:
             json.dump(asdict(self), f, indent=2, sort_keys=True)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> AcousticThresholds:
+    def load(cls, path: str | os.PathLike, normalise: str | None = None) -> AcousticThresholds:
+        """Read a thresholds file; with ``normalise``, check it was made with that normalisation."""
         try:
             values = json.loads(Path(path).read_text())
             thresholds = cls(**values)
@@ -159,6 +203,10 @@ class AcousticThresholds:
             raise TargetError(
                 f"{path}: made from other descriptors ({thresholds.descriptors}); re-estimate it"
             )
+        if normalise is not None and thresholds.normalise != normalise:
+            raise TargetError(
+                f"{path}: estimated with normalise {thresholds.normalise!r}, not {normalise!r}"
+            )
         return thresholds
 
 
@@ -167,13 +215,14 @@ def pick_descriptors(
 ) -> dict[str, float]:
     """``item -> value`` from one eGeMAPS functionals vector."""
     index = {name: i for i, name in enumerate(feature_names)}
-    missing = [name for name in DESCRIPTORS.values() if name not in index]
+    missing = [name for name in (*DESCRIPTORS.values(), VOICING) if name not in index]
     if missing:
         raise TargetError(f"{where}: the eGeMAPS functionals lack {missing}")
     values = {item: float(vector[index[name]]) for item, name in DESCRIPTORS.items()}
     bad = [item for item, value in values.items() if not np.isfinite(value)]
     if bad:
         raise TargetError(f"{where}: non-finite descriptors {bad}")
+    values["voiced"] = float(vector[index[VOICING]] > 0 and values["pitch_level"] > 0)
     return values
 
 
@@ -332,9 +381,12 @@ def make_sft_targets(
     estimate_thresholds: bool = False,
     egemaps_dump: str | os.PathLike | None = None,
     batch_size: int = 16,
+    normalise: str = "speaker",
 ) -> dict[str, str]:
     """Build and write the targets of a data dir (see :mod:`emorl.bin.make_sft_targets`)."""
     check_task_format(task, fmt)
+    if normalise not in NORMALISATIONS:
+        raise TargetError(f"normalise {normalise!r}: expected one of {NORMALISATIONS}")
     data = DataDir.load(data_dir)
     if data.text is None:
         logger.info("%s has no text table: ESR content will be empty", data_dir)
@@ -346,8 +398,10 @@ def make_sft_targets(
             descriptors = read_descriptors(egemaps_dump, data.utts)
         else:
             descriptors = compute_descriptors(data, batch_size)
+        if normalise == "speaker":
+            descriptors = normalise_by_speaker(descriptors, data.utt2spk)
         if estimate_thresholds:
-            thresholds = AcousticThresholds.estimate(descriptors)
+            thresholds = AcousticThresholds.estimate(descriptors, normalise)
             thresholds.save(thresholds_path)
             logger.info(
                 "acoustic thresholds from %d utterances (%d voiced) -> %s",
@@ -356,7 +410,7 @@ def make_sft_targets(
                 thresholds_path,
             )
         else:
-            thresholds = AcousticThresholds.load(thresholds_path)
+            thresholds = AcousticThresholds.load(thresholds_path, normalise)
     targets = build_targets(data, task, fmt, descriptors, thresholds)
     write_targets(output, targets)
     logger.info("%d %s targets in format %s -> %s", len(targets), task, fmt, output)

@@ -20,6 +20,7 @@ from emorl.lalm.targets import (
     build_targets,
     compute_descriptors,
     content_of,
+    normalise_by_speaker,
     read_targets,
     write_targets,
 )
@@ -36,6 +37,7 @@ def descriptors(pitch, rng=0.0, rate=3.0, loud=1.0, jitter=0.01, shimmer=1.0, hn
         jitter=jitter,
         shimmer=shimmer,
         hnr=hnr,
+        voiced=float(pitch > 0 and rate > 0),
     )
 
 
@@ -79,6 +81,22 @@ def test_acoustics_in_words():
     assert th.describe(TRAIN["unvoiced"]) == "No voiced speech detected; loud sound."
 
 
+def test_normalise_by_speaker():
+    desc = {
+        "a1": descriptors(pitch=30.0, loud=1.0),
+        "a2": descriptors(pitch=34.0, loud=3.0),
+        "a3": descriptors(pitch=0.0, rate=0.0, loud=5.0),  # unvoiced: kept out of pitch stats
+        "b1": descriptors(pitch=20.0, loud=2.0),
+    }
+    out = normalise_by_speaker(desc, {"a1": "A", "a2": "A", "a3": "A", "b1": "B"})
+    assert (out["a1"]["pitch_level"], out["a2"]["pitch_level"]) == (-1.0, 1.0)
+    assert out["a3"]["pitch_level"] == 0.0 and out["a3"]["voiced"] == 0.0
+    loud = np.array([1.0, 3.0, 5.0])
+    assert out["a3"]["loudness"] == pytest.approx((5 - loud.mean()) / loud.std())
+    assert out["b1"]["pitch_level"] == 0.0  # one utterance: std 0
+    assert desc["a1"]["pitch_level"] == 30.0  # the input is left alone
+
+
 def test_too_few_voiced_utterances():
     with pytest.raises(TargetError, match="only 1 of 2 utterances have voiced frames"):
         AcousticThresholds.estimate({"a": TRAIN["u1"], "b": TRAIN["unvoiced"]})
@@ -91,7 +109,9 @@ def test_thresholds_file_round_trip_and_errors(tmp_path):
     with pytest.raises(TargetError, match="no thresholds file; estimate it on the training set"):
         AcousticThresholds.load(tmp_path / "missing.json")
     values = json.loads((tmp_path / "th.json").read_text())
-    values["descriptors"]["rate"] = "loudnessPeaksPerSec"
+    with pytest.raises(TargetError, match="estimated with normalise 'none', not 'speaker'"):
+        AcousticThresholds.load(tmp_path / "th.json", normalise="speaker")
+    values["descriptors"]["rate"] = "VoicedSegmentsPerSec"
     (tmp_path / "other.json").write_text(json.dumps(values))
     with pytest.raises(TargetError, match="made from other descriptors"):
         AcousticThresholds.load(tmp_path / "other.json")
@@ -213,8 +233,11 @@ def test_descriptors_from_audio(train_dir):
     # 100 Hz is 12 log2(100 / 27.5) = 22.35 semitones above 27.5 Hz; 300 Hz: 41.4
     assert desc["s1-u0"]["pitch_level"] == pytest.approx(22.35, abs=0.3)
     assert desc["s1-u5"]["pitch_level"] == pytest.approx(41.4, abs=0.3)
-    assert desc["s2-noise"]["rate"] == 0.0 and desc["s2-noise"]["pitch_level"] == 0.0
-    assert desc["s1-u5"]["rate"] > desc["s1-u0"]["rate"]
+    assert desc["s2-noise"]["voiced"] == 0.0 and desc["s2-noise"]["pitch_level"] == 0.0
+    assert all(desc[f"s1-u{i}"]["voiced"] == 1.0 for i in range(6))
+    # loudness peaks per second follow the bursts per second (1 + i)
+    rates = [desc[f"s1-u{i}"]["rate"] for i in range(6)]
+    assert rates == sorted(rates) and rates[0] < rates[-1]
 
 
 def test_make_sft_targets_end_to_end(train_dir, tmp_path):
@@ -265,8 +288,11 @@ def test_other_set_reuses_the_thresholds_without_text(train_dir, tmp_path):
     targets = read_targets(tmp_path / "dev_targets")
     a, b = (parse_completion(targets[u], "esr") for u in ("s3-a", "s3-b"))
     assert a.format_valid and a.sections["content"] == "" and b.sections["content"] == ""
-    assert a.sections["acoustics"].startswith("High pitch with a wide range, fast speaking rate")
-    assert b.sections["acoustics"].startswith("Low pitch")
+    # per speaker: a is the higher, faster and louder of s3's two utterances
+    assert a.sections["acoustics"].startswith("High pitch with a")
+    assert "fast speaking rate, loud voice" in a.sections["acoustics"]
+    assert b.sections["acoustics"].startswith("Low pitch with a")
+    assert "slow speaking rate, soft voice" in b.sections["acoustics"]
 
 
 def test_targets_from_an_egemaps_dump_equal_those_from_audio(train_dir, tmp_path):

@@ -87,6 +87,15 @@ def test_eswr_label_set_option_and_mapped_labels():
     assert get_reward("eswr", label_set="iemocap6", alpha=0.8)(["excited"], ["happy"]) == [0.8]
 
 
+def test_eswr_warns_when_no_pair_earns_partial_credit(caplog):
+    # IEMOCAP's 4 classes: angry, happy, sad 90 or 180 degrees apart, and neutral
+    get_reward("eswr", label_set="iemocap4")
+    assert "ESWR gives no partial credit" in caplog.text
+    caplog.clear()
+    get_reward("eswr", label_set="mini_emo")  # fear-surprise and surprise-sad are neighbours
+    assert "partial credit" not in caplog.text
+
+
 def test_eswr_label_outside_the_table_stops_naming_it():
     with pytest.raises(RewardError, match="'boredom' has no place on Plutchik's wheel"):
         get_reward("eswr", label_set=["happy", "boredom"])

@@ -22,12 +22,15 @@ names no class, or several, scores 0.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from emorl.data.geometry import GeometryError, SimilarityTable
 from emorl.data.labels import get_label_set
 from emorl.lalm.prompts import FORMATS, answer_label, parse_completion
 from emorl.rl.rewards.registry import RewardError, register_reward, register_reward_factory
+
+logger = logging.getLogger(__name__)
 
 SCHEDULES = ("constant", "linear")
 
@@ -110,6 +113,15 @@ def eswr(
                     table(label, label)
             except GeometryError as e:
                 raise RewardError(f"eswr: {e}") from None
+            partial = [(a, b) for a in key for b in key if a < b and table(a, b) > gamma]
+            if not partial:
+                logger.warning(
+                    "eswr: no two labels of %s have %s similarity above gamma %g: ESWR gives no "
+                    "partial credit here (it equals the accuracy reward)",
+                    list(key),
+                    similarity,
+                    gamma,
+                )
             tables[key] = table
         return tables[key]
 
