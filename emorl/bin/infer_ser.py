@@ -14,36 +14,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import torch
-
 from emorl import cli
 from emorl.data.feats import read_feats
 from emorl.ser.infer import predict_posteriors, write_decode_dir
-from emorl.ser.model import load_model
-
-
-def check_dump_matches(model_config: dict, info, feats_dir: Path, model_dir: Path) -> None:
-    """The dump must hold what the model was trained on (upstream, layers, dims, pooling)."""
-    trained = model_config.get("feats", {})
-    dumped = {
-        "upstream": info.upstream,
-        "layers": list(info.layers),
-        "dim": info.dim,
-        "pooling": info.pooling,
-    }
-    for key, value in trained.items():
-        if dumped.get(key) != value:
-            raise ValueError(
-                f"{feats_dir}/feats_info.json: {key}={dumped.get(key)!r}, "
-                f"but the model in {model_dir} "
-                f"was trained on {key}={value!r}"
-            )
-    if (info.num_layers, info.dim) != (model_config["num_layers"], model_config["input_dim"]):
-        raise ValueError(
-            f"{feats_dir}: features of {info.num_layers} layers x {info.dim} dims; "
-            f"the model in {model_dir} "
-            f"expects {model_config['num_layers']} x {model_config['input_dim']}"
-        )
+from emorl.ser.model import check_dump_matches, load_model
+from emorl.train import select_device
 
 
 def main(argv=None) -> None:
@@ -55,10 +30,7 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
     args = cli.parse_args(parser, argv)
     cli.setup_logging()
-    device = (
-        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    )
-    model, labels, config = load_model(args.model_dir, device)
+    model, labels, config = load_model(args.model_dir, select_device(args.device))
     info, feats = read_feats(args.feats_dir)
     check_dump_matches(config, info, args.feats_dir, args.model_dir)
     posteriors = predict_posteriors(model, feats, args.batch_size)
