@@ -259,7 +259,8 @@ def answer_label(answer: str | None, label_set: Sequence[str]) -> str | None:
     Case, whitespace and punctuation are ignored. The whole answer is matched first against the
     labels and their synonyms (:data:`LABEL_SYNONYMS`: ``"Happiness."`` -> ``happy``); otherwise an
     answer whose words name exactly one class (``"the speaker is angry"``) gives that class; an
-    answer naming several classes, or none, gives ``None``.
+    answer naming several classes, or none, gives ``None``. Negation is not understood: ``"not
+    happy"`` reads as ``happy``.
     """
     if not isinstance(answer, str):
         return None

@@ -211,6 +211,7 @@ def test_unknown_format_is_a_configuration_error():
         (None, None),
         ("...", None),
         ("excited", None),  # not in the mini label set
+        ("not happy", "happy"),  # negation is not understood (documented)
     ],
 )
 def test_answer_label(answer, label):
