@@ -37,6 +37,7 @@ from emorl.data.datadir import DataDir
 from emorl.data.feats import read_feats
 from emorl.data.labels import map_labels, read_label_map
 from emorl.rl.bgrpo import ACTIONS, METHODS, AdaptConfig, adapt
+from emorl.rl.rewards import build_rewards
 from emorl.rl.teacher import TEACHERS, teacher_posteriors
 from emorl.ser.dataset import FeatsDataset
 from emorl.ser.infer import predict_posteriors
@@ -180,9 +181,9 @@ def run(args: argparse.Namespace) -> None:
         model.set_normalization(*(torch.from_numpy(s) for s in feature_stats(unlabeled)))
         logging.info("input normalisation re-estimated on %s", args.unlabeled_feats)
 
-    # Rewards named teacher_* read the teacher; computing it for none would be wasted time.
+    # The teacher is computed only when a reward needs its posteriors.
     teacher_table = None
-    if config.epochs > 0 and any(name.startswith("teacher_") for name in config.rewards):
+    if config.epochs > 0 and "teacher_probs" in build_rewards(config.rewards).needs:
         teacher_table = teacher_posteriors(
             args.teacher,
             model,

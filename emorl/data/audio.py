@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from collections import Counter
 from fractions import Fraction
 
 import numpy as np
@@ -23,6 +24,7 @@ def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     if orig_sr == target_sr:
         return wave
     from scipy.signal import resample_poly  # imported here: scipy.signal costs ~0.6 s per process
+
     ratio = Fraction(target_sr, orig_sr)
     return resample_poly(wave, ratio.numerator, ratio.denominator).astype(np.float32)
 
@@ -32,11 +34,13 @@ def read_audio(
     target_sr: int = SAMPLE_RATE,
     on_rate_mismatch: str = "resample",
     name: str | None = None,
+    resampled: Counter | None = None,
 ) -> np.ndarray:
     """Read a ``wav.scp`` value (a path, or a command ending in ``|``) as mono float32.
 
     ``on_rate_mismatch``: ``"resample"`` to ``target_sr`` or ``"error"``. ``name`` (the
-    utterance id) goes into errors.
+    utterance id) goes into errors. ``resampled``: counts the original rates of resampled audio
+    (so that the caller can log them once).
     """
     label = f"{name}: {spec}" if name else spec
     try:
@@ -65,17 +69,26 @@ def read_audio(
                 f"on_rate_mismatch must be 'resample' or 'error', not {on_rate_mismatch!r}"
             )
         wave = resample(wave, sr, target_sr)
+        if resampled is not None:
+            resampled[sr] += 1
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
 def load_utterance(
-    data: DataDir, utt: str, target_sr: int = SAMPLE_RATE, on_rate_mismatch: str = "resample"
+    data: DataDir,
+    utt: str,
+    target_sr: int = SAMPLE_RATE,
+    on_rate_mismatch: str = "resample",
+    resampled: Counter | None = None,
 ) -> np.ndarray:
-    """The waveform of one utterance of a data dir, cut by ``segments`` when present."""
+    """The waveform of one utterance of a data dir, cut by ``segments`` when present.
+
+    ``resampled``: see :func:`read_audio`.
+    """
     if data.segments is None:
-        return read_audio(data.wav_scp[utt], target_sr, on_rate_mismatch, name=utt)
+        return read_audio(data.wav_scp[utt], target_sr, on_rate_mismatch, utt, resampled)
     rec, start, end = data.segments[utt].split()
-    wave = read_audio(data.wav_scp[rec], target_sr, on_rate_mismatch, name=f"{utt} ({rec})")
+    wave = read_audio(data.wav_scp[rec], target_sr, on_rate_mismatch, f"{utt} ({rec})", resampled)
     piece = wave[int(float(start) * target_sr) : int(float(end) * target_sr)]
     if piece.size == 0:
         raise AudioError(

@@ -20,12 +20,15 @@ Every error names the file and line, or the utterance.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from emorl.atomic import atomic_dir, atomic_write
 
+#: Video and container formats that soundfile does not read (their audio is extracted first).
+CONTAINERS = (".mp4", ".m4a", ".avi", ".mkv", ".mov", ".webm", ".aac")
 #: Optional utterance-level tables, in the order they are written.
 UTT_TABLES = ("text", "utt2emo", "utt2caption", "utt2ovlabels", "utt2domain", "utt2dur")
 
@@ -195,8 +198,8 @@ def validate(
 ) -> None:
     """Check a data dir against the contract; raise :class:`DataDirError` naming what is wrong.
 
-    ``label_set``: the allowed ``utt2emo`` labels. ``check_audio``: open every audio file with
-    soundfile (slower; without it only the files' existence is checked).
+    ``label_set``: the allowed ``utt2emo`` labels. ``check_audio``: read every audio file's header
+    (:func:`sample_rates`; without it only the files' existence is checked).
     """
     where = where or str(data.path or "data dir")
     if not data.utt2spk:
@@ -252,12 +255,36 @@ def validate(
             continue  # a command; checked when it runs
         if not Path(spec).is_file():
             raise DataDirError(f"{where}/wav.scp:{line}: {rec}: audio file {spec} does not exist")
-        if check_audio:
-            import soundfile
+    if check_audio:
+        sample_rates(data, where)
 
-            try:
-                soundfile.info(spec)
-            except Exception as e:  # soundfile raises its own LibsndfileError and RuntimeError
-                raise DataDirError(
-                    f"{where}/wav.scp:{line}: {rec}: {spec} is not readable audio ({e})"
-                ) from None
+
+def sample_rates(data: DataDir, where: str | None = None) -> Counter[int]:
+    """Read the header of every audio file of ``wav.scp`` (soundfile: no samples decoded); return
+    how many recordings there are at each sample rate. Commands are skipped.
+
+    Stops naming the recording and the file when a file is not audio that soundfile reads (stage
+    2 reads it with soundfile too) or holds no samples.
+    """
+    import soundfile
+
+    where = where or str(data.path or "data dir")
+    rates: Counter[int] = Counter()
+    for line, rec in enumerate(sorted(data.wav_scp), 1):
+        spec = data.wav_scp[rec]
+        if spec.rstrip().endswith("|"):
+            continue
+        try:
+            with soundfile.SoundFile(spec) as f:  # the header only (faster than soundfile.info)
+                frames, rate = f.frames, f.samplerate
+        except Exception as e:  # soundfile raises its own LibsndfileError and RuntimeError
+            hint = ""
+            if Path(spec).suffix.lower() in CONTAINERS:
+                hint = "; extract its audio to wav first, or give a command ending in '|'"
+            raise DataDirError(
+                f"{where}/wav.scp:{line}: {rec}: {spec} is not readable audio ({e}){hint}"
+            ) from None
+        if frames == 0:
+            raise DataDirError(f"{where}/wav.scp:{line}: {rec}: {spec} holds no audio samples")
+        rates[rate] += 1
+    return rates

@@ -1,7 +1,8 @@
 """B-GRPO: unsupervised adaptation of an emotion classifier by batched-group policy optimisation.
 
-PAPERS.md §2. The policy is a classifier ``(feats [B, T, L, D], lengths [B]) -> logits [B, C]``;
-the mini-batch of unlabeled utterances is the group. Per batch:
+The method and its open choices: docs/methods.md (B-GRPO). The policy is a classifier
+``(feats [B, T, L, D], lengths [B]) -> logits [B, C]``; the mini-batch of unlabeled utterances is
+the group. Per batch:
 
 1. action ``a_i``: the policy's argmax label, or a label sampled from it (``action``);
 2. reward ``r_i``: a weighted sum of registered rewards (:mod:`emorl.rl.rewards`) computed from the

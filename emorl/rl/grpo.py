@@ -1,8 +1,8 @@
 """The GRPO core shared by every RL trainer: group advantages, the clipped objective, k3 KL.
 
 Shapes: ``G`` completions per group, ``N = num_groups * G`` completions, ``T`` tokens (actions) per
-completion, padded; a classifier is the case ``T = 1``. Tensors in, tensors out (PAPERS.md, common
-core):
+completion, padded; a classifier is the case ``T = 1``. Tensors in, tensors out (docs/methods.md,
+the GRPO core):
 
 - advantage of completion i in its group: ``A_i = (r_i - mean(r)) / (std(r) + eps)``; the mean and
   the std are taken over the group or over the whole batch, std scaling can be off;

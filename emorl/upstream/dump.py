@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -185,6 +186,7 @@ def extract_job(
         len(utts) - len(todo),
     )
     max_cost = batch_seconds * 16000
+    resampled: Counter[int] = Counter()  # original rates of the resampled utterances
     write_function = "numpy" if dtype == "float16" else None  # Kaldi matrices have no float16
     with (
         open(scp, "a") as scp_f,
@@ -197,7 +199,7 @@ def extract_job(
         ) as bar,
     ):
         for chunk in _chunks(todo, chunk_size):
-            waves = [load_utterance(data, u, on_rate_mismatch=on_rate_mismatch) for u in chunk]
+            waves = [load_utterance(data, u, 16000, on_rate_mismatch, resampled) for u in chunk]
             for u, wave in zip(chunk, waves):
                 check_waveform(wave, u, upstream.min_samples)
             for batch in length_sorted_batches(
@@ -217,6 +219,17 @@ def extract_job(
                 )
                 scp_f.flush()
                 bar.update(len(out))
+    if resampled:
+        rates = ", ".join(f"{n} from {rate} Hz" for rate, n in sorted(resampled.items()))
+        logging.info(
+            "%s job %d/%d: resampled %d of %d utterances to 16000 Hz (%s)",
+            data.path or "data dir",
+            job,
+            nj,
+            resampled.total(),
+            len(todo),
+            rates,
+        )
     info.save(jdir)
     return info
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -204,11 +205,19 @@ def test_empty_silent_and_too_short_input_stop_with_the_utterance(data, tmp_path
         extract_job(data, get_upstream("fbank"), tmp_path / "dump")
 
 
-def test_other_sample_rates_are_resampled_or_rejected(data, tmp_path):
+def test_other_sample_rates_are_resampled_or_rejected(data, tmp_path, caplog):
     soundfile.write(data.wav_scp["utt02"], synth_wave(0.8, sr=8000), 8000)
+    soundfile.write(data.wav_scp["utt05"], synth_wave(0.8, sr=8000), 8000)
+    soundfile.write(data.wav_scp["utt07"], synth_wave(0.8, sr=22050), 22050)
     with pytest.raises(AudioError, match="utt02: .* sample rate 8000 Hz, expected 16000 Hz"):
         extract_job(data, get_upstream("fbank"), tmp_path / "a", on_rate_mismatch="error")
-    extract_job(data, get_upstream("fbank"), tmp_path / "b")
+    with caplog.at_level(logging.INFO):
+        extract_job(data, get_upstream("fbank"), tmp_path / "b", chunk_size=2)
+    resampling = [r.getMessage() for r in caplog.records if "resampled" in r.getMessage()]
+    assert resampling == [
+        f"{data.path} job 1/1: resampled 3 of 10 utterances to 16000 Hz "
+        "(2 from 8000 Hz, 1 from 22050 Hz)"
+    ]  # once for the job, however many chunks
     merge(data, tmp_path / "b", nj=1)
     _, feats = read_feats(tmp_path / "b")
     assert feats["utt02"].shape[0] == 1 + (12800 - 400) // 160

@@ -77,15 +77,43 @@ def test_validate_reports_what_and_where(run, valid, wavs, tmp_path, file, text,
     assert f"validate_data_dir: {valid}/{message.format(**names)}" in out.stderr
 
 
-def test_non_audio_file_passes_without_check_audio(run, valid, tmp_path):
-    (tmp_path / "notes.txt").write_text("not audio\n")
+def test_non_audio_file_stops_naming_utterance_and_file(run, valid, tmp_path):
+    """Stage 1 reads the headers by default: a text file named .wav stops there."""
+    fake = tmp_path / "audio" / "notes.wav"
+    fake.write_text("not audio\n")
     (valid / "wav.scp").write_text(
-        (valid / "wav.scp")
-        .read_text()
-        .replace(str(tmp_path / "audio/w2.wav"), str(tmp_path / "notes.txt"))
+        (valid / "wav.scp").read_text().replace(str(tmp_path / "audio/w2.wav"), str(fake))
     )
-    assert run("validate_data_dir.sh", valid).returncode == 0
-    assert run("validate_data_dir.sh", valid, "--check_audio", "true").returncode == 1
+    out = run("validate_data_dir.sh", valid)
+    assert out.returncode == 1
+    assert f"{valid}/wav.scp:2: u2: {fake} is not readable audio" in out.stderr
+    assert run("validate_data_dir.sh", valid, "--check_audio", "false").returncode == 0
+
+
+def test_empty_wav_and_video_file_stop(run, valid, tmp_path):
+    empty = tmp_path / "audio" / "empty.wav"
+    soundfile.write(empty, np.zeros(0, dtype=np.float32), 16000)  # a header, no samples
+    clip = tmp_path / "audio" / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    scp = (valid / "wav.scp").read_text()
+    (valid / "wav.scp").write_text(scp.replace(str(tmp_path / "audio/w3.wav"), str(empty)))
+    out = run("validate_data_dir.sh", valid)
+    assert f"{valid}/wav.scp:3: u3: {empty} holds no audio samples" in out.stderr
+    (valid / "wav.scp").write_text(scp.replace(str(tmp_path / "audio/w3.wav"), str(clip)))
+    out = run("validate_data_dir.sh", valid)
+    assert f"{valid}/wav.scp:3: u3: {clip} is not readable audio" in out.stderr
+    assert "extract its audio to wav first" in out.stderr
+
+
+def test_summary_counts_recordings_to_resample(run, valid, tmp_path):
+    for i in (1, 3):
+        soundfile.write(tmp_path / f"audio/w{i}.wav", np.zeros(800, dtype=np.float32), 8000)
+    soundfile.write(tmp_path / "audio/w4.wav", np.zeros(4410, dtype=np.float32), 44100)
+    out = run("validate_data_dir.sh", valid)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.rstrip().endswith(
+        "; recordings not at 16000 Hz (stage 2 resamples them): 2 at 8000 Hz, 1 at 44100 Hz"
+    )
 
 
 def test_validate_wrong_calls(run, valid):

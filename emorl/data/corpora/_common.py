@@ -174,9 +174,9 @@ def check_media(
     """Check that every utterance's audio exists and decodes; return the utterances to keep.
 
     ``problems``: utterances already known to be bad (e.g. a video that failed to decode), with why.
-    A bad file whose utterance is in ``known_bad`` (the corpus's documented broken files) is skipped
-    with a note; any other bad file is logged one per line and, unless ``skip_bad``, stops the
-    preparation with the count.
+    A bad file whose utterance is in ``known_bad`` (the corpus's documented broken files, a table in
+    each corpus module) is skipped with a warning; any other bad file is logged one per line and,
+    unless ``skip_bad``, stops the preparation with the count.
     """
     problems = dict(problems or {})
     for utt, u in tqdm(sorted(utts.items()), desc="checking audio", leave=False, mininterval=5):
@@ -186,7 +186,9 @@ def check_media(
                 problems[utt] = f"{u.wav}: {problem}"
     known = set(known_bad)
     for utt in sorted(set(problems) & known):
-        logger.info("skipping %s, known to be broken in the distribution: %s", utt, problems[utt])
+        logger.warning(
+            "skipping %s, known to be broken in the distribution: %s", utt, problems[utt]
+        )
     unexpected = {utt: why for utt, why in problems.items() if utt not in known}
     for utt, why in sorted(unexpected.items()):
         logger.error("bad audio for utterance %s: %s", utt, why)

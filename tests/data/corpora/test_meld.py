@@ -1,6 +1,10 @@
 """MELD preparer on a fixture copy of MELD.Raw (mp4 clips decoded with PyAV)."""
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import soundfile
@@ -10,6 +14,10 @@ from emorl.data.corpora import meld
 from emorl.data.corpora._common import CorpusError
 from emorl.data.datadir import DataDir
 from emorl.data.labels import LABEL_SETS
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tests" / "recipes"))
+from recipe_copy import copy_recipe  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +95,27 @@ def test_wrong_path_missing_csv_and_unknown_emotion(tmp_path):
     with pytest.raises(CorpusError, match=r"test_sent_emo.csv:2: emotion 'happiness'"):
         meld.prepare(corpus, tmp_path / "data")
     assert not (tmp_path / "data").exists()
+
+
+def test_recipe_stage1_runs_on_the_distribution_with_its_broken_clips(tmp_path):
+    """egs/meld/emo1 stage 1 (data.sh, then validation with audio headers) on a MELD.Raw whose
+    train dia125_utt3 is corrupt and dev dia110_utt7 missing, as distributed."""
+    path_sh = f'export PATH="{Path(sys.executable).parent}:$PATH" PYTHONPATH="{ROOT}"\n'
+    recipe = copy_recipe(ROOT / "egs" / "meld" / "emo1", tmp_path / "emo1", path_sh)
+    env = {k: v for k, v in os.environ.items() if k != "MELD"}
+    env["MELD"] = str(make_meld(tmp_path / "MELD.Raw"))
+    result = subprocess.run(
+        ["./run.sh", "--stage", "1", "--stop_stage", "1", "--local_data_opts", "--nj 1"],
+        cwd=recipe,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skipping Ross-train_dia125_utt3, known to be broken" in result.stderr
+    assert "skipping Monica-dev_dia110_utt7, known to be broken" in result.stderr
+    assert "dia110_utt7.mp4: file does not exist" in result.stderr
+    assert "data/train: 3 utterances, 3 speakers; labels: angry=1 happy=1 neutral=1" in (
+        result.stdout
+    )
+    assert "data/test: 2 utterances" in result.stdout
