@@ -25,8 +25,11 @@ from emorl.rl.rewards.registry import (
 )
 
 # isort: split
-# The task modules, one import line each (alphabetical): importing one registers its rewards.
-from emorl.rl.rewards import confidence  # noqa: F401  B-GRPO: classifier confidences
+# The task modules, one name each (alphabetical): importing one registers its rewards.
+from emorl.rl.rewards import (
+    confidence,  # noqa: F401  B-GRPO: classifier confidences
+    emo,  # noqa: F401  EMO-RL: accuracy, format, ESWR
+)
 
 __all__ = [
     "RewardError",
