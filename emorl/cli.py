@@ -58,14 +58,45 @@ def parse_args(
             values = yaml.safe_load(pre.config.read_text()) or {}
         except FileNotFoundError:
             parser.error(f"--config {pre.config}: no such file")
+        except yaml.YAMLError as e:
+            parser.error(f"--config {pre.config}: not valid yaml ({e})")
         if not isinstance(values, dict):
             parser.error(f"--config {pre.config}: expected a mapping of option names to values")
-        known = {action.dest for action in parser._actions}
-        unknown = sorted(set(values) - known)
+        actions = {action.dest: action for action in parser._actions}
+        unknown = sorted(set(values) - set(actions))
         if unknown:
             parser.error(f"--config {pre.config}: unknown options {unknown}")
+        try:
+            values = {key: _yaml_value(actions[key], value) for key, value in values.items()}
+        except ValueError as e:
+            parser.error(f"--config {pre.config}: {e}")
         parser.set_defaults(**values)
     return parser.parse_args(argv)
+
+
+def _yaml_value(action: argparse.Action, value):
+    """A yaml value converted and checked as the command line would (its ``type``, ``nargs`` and
+    ``choices``); argparse itself does neither for non-string defaults."""
+    if value is None:
+        return None
+    many = action.nargs in ("*", "+") or isinstance(action.nargs, int)
+    if many and not isinstance(value, list):
+        value = str(value).split() if isinstance(value, str) else [value]
+    if not many and action.type is not None and isinstance(value, (list, dict)):
+        raise ValueError(f"option {action.dest}: expected one value, got {value!r}")
+    return [_convert(action, v) for v in value] if many else _convert(action, value)
+
+
+def _convert(action: argparse.Action, value):
+    if action.type is not None:
+        try:
+            value = action.type(value if isinstance(value, str) else str(value))
+        except (argparse.ArgumentTypeError, TypeError, ValueError) as e:
+            raise ValueError(f"option {action.dest}: invalid value {value!r} ({e})") from None
+    if action.choices is not None and value not in action.choices:
+        choices = ", ".join(map(str, action.choices))
+        raise ValueError(f"option {action.dest}: {value!r} is not one of {choices}")
+    return value
 
 
 def setup_logging(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> None:

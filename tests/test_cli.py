@@ -79,3 +79,37 @@ def test_atomic_outputs_get_the_usual_permissions(tmp_path):
         os.umask(umask)
     assert (tmp_path / "f").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("lr: fast\n", "option lr: invalid value 'fast'"),
+        ("lr: [1, 2]\n", "option lr: expected one value, got [1, 2]"),
+        ("flag: maybe\n", "option flag: invalid value 'maybe' (expected true or false"),
+        ("mode: c\n", "option mode: 'c' is not one of a, b"),
+        ("seeds: [1, x]\n", "option seeds: invalid value 'x'"),
+        ("lr: [1\n", "not valid yaml"),
+    ],
+)
+def test_bad_yaml_value_names_the_file_and_option(tmp_path, capsys, yaml_text, message):
+    parser = make_parser()
+    parser.add_argument("--mode", choices=("a", "b"), default="a")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    conf = tmp_path / "c.yaml"
+    conf.write_text(yaml_text)
+    with pytest.raises(SystemExit):
+        cli.parse_args(parser, ["--config", str(conf)])
+    assert f"--config {conf}: {message}" in capsys.readouterr().err
+
+
+def test_yaml_values_are_converted_like_the_command_line(tmp_path):
+    parser = make_parser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--rewards", default={"a": 1.0})
+    conf = tmp_path / "c.yaml"
+    conf.write_text("lr: 1e-4\nflag: true\nseeds: [1, 2]\nrewards: {b: 2}\n")
+    args = cli.parse_args(parser, ["--config", str(conf)])
+    assert (args.lr, args.flag, args.seeds, args.rewards) == (1e-4, True, [1, 2], {"b": 2})
+    args = cli.parse_args(parser, ["--config", str(conf), "--seeds", "5"])
+    assert args.seeds == [5]

@@ -3,9 +3,10 @@
 Collects exp/<upstream>/<method>_<config>/seed<S>/decode_<set>/scores.json (see
 emorl.report.results), aggregates seeds (and folds), and writes the block between
 <!-- RESULTS START --> and <!-- RESULTS END --> of --readme (appended when the README has none):
-date, emorl git hash, python and torch versions; a row per experiment and eval set; a comparison
-across upstreams and methods; with --compare, a comparison across recipes. Training curves of every
-experiment go to --plot_dir as PNG. The block is also printed.
+date, emorl git hash, python and torch versions; per kind of score file (SER, captioning, open
+vocabulary), a row per experiment and eval set (and fold) and a comparison across upstreams and
+methods; with --compare, a comparison across recipes; the score files of unknown kinds, listed.
+Training curves of every experiment go to --plot_dir as PNG. The block is also printed.
 
 Usage:
     python -m emorl.bin.report --exp_dir exp --readme README.md
@@ -26,6 +27,7 @@ from emorl.report.results import (
     plot_training_curves,
     results_block,
     summarize,
+    unknown_runs,
     update_readme,
 )
 
@@ -52,7 +54,8 @@ def main(argv=None) -> None:
     cli.setup_logging()
     if not args.exp_dir.is_dir():
         parser.error(f"--exp_dir {args.exp_dir}: no such directory")
-    rows = summarize(collect_runs(args.exp_dir), recipe_name(args.exp_dir.parent))
+    runs = collect_runs(args.exp_dir)
+    rows = summarize(runs, recipe_name(args.exp_dir.parent))
     compare_rows = []
     if args.compare:
         recipes = [args.exp_dir.parent] + [
@@ -68,7 +71,7 @@ def main(argv=None) -> None:
         for png in plot_training_curves(args.exp_dir, args.plot_dir or args.exp_dir / "plots"):
             plots.append(os.path.relpath(png, base))
     command = "python -m emorl.bin.report " + " ".join(sys.argv[1:] if argv is None else argv)
-    block = results_block(rows, command, compare_rows, plots)
+    block = results_block(rows, command, compare_rows, plots, unknown=unknown_runs(runs))
     print(block, end="")
     if args.readme:
         update_readme(args.readme, block)

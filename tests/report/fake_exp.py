@@ -20,6 +20,12 @@ def write_scores(
     (decode_dir / "scores.json").write_text(json.dumps({**scores, "per_class": {}, "unmapped": {}}))
 
 
+def write_task_scores(decode_dir: Path, task: str, **scores):
+    """A scores.json of another kind (``"task"``: ``cap``, ``ov``, ...) with the given metrics."""
+    decode_dir.mkdir(parents=True, exist_ok=True)
+    (decode_dir / "scores.json").write_text(json.dumps({"task": task, **scores}))
+
+
 def write_curve(run_dir: Path, header: str, rows: list[str]):
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "train_log.csv").write_text("\n".join([header] + rows) + "\n")

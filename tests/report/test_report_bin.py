@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_exp import make_exp
+from fake_exp import make_exp, write_scores, write_task_scores
 
 from emorl.bin import report
 from emorl.report.results import END, START
@@ -40,6 +40,18 @@ def test_report_writes_the_readme_block_and_plots(recipes, capsys):
     assert "- exp/plots/fbank_ser_ser.png" in text
     assert (a / "exp/plots/fbank_adapt_bgrpo.png").is_file()
     assert capsys.readouterr().out.strip() == text[text.index(START) : text.index(END) + len(END)]
+
+
+def test_report_lists_unknown_kinds_and_goes_on(tmp_path, capsys):
+    exp = tmp_path / "egs/corpus_a/emo1/exp"
+    for fold, ua in ((1, 0.5), (2, 0.7)):
+        write_scores(exp / f"fold{fold}/fbank/ser_ser/seed1/decode_fold{fold}_test", ua, ua, ua, ua)
+    write_task_scores(exp / "lalm/qa_sft/seed1/decode_test", "qa", accuracy=50.0)
+    report.main(["--exp_dir", str(exp), "--plots", "false"])
+    out = capsys.readouterr().out
+    assert "| fbank | ser | ser | test | mean of 2 | 1 | 60.0 ± 14.1 |" in out
+    assert "| method | config | eval set | fbank |" in out and "fold1/fbank" not in out
+    assert f"- `{exp}/lalm/qa_sft/seed1/decode_test/scores.json`: task `qa`" in out
 
 
 def test_show_results_prints_and_writes_nothing(recipes):
