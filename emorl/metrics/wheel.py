@@ -18,7 +18,8 @@ clusters), averaged over the wheels the same way. For rewards, :func:`ew_f1_per_
 value per sample: its per-sample F1 = 2PR/(P+R), averaged over the wheels that score it.
 
 Answers are split into words by :func:`split_words` (defined here: metrics import neither lalm nor
-rl; the audio-LM code imports it from here).
+rl; the audio-LM code imports it from here). Words are looked up one by one: a negation is not
+understood ("not happy" counts happy), and multi-word expressions count through their words.
 """
 
 from __future__ import annotations
