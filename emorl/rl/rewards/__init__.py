@@ -25,7 +25,7 @@ from emorl.rl.rewards.registry import (
 )
 
 # isort: split
-# The task modules, one line each (alphabetical): importing one registers its rewards.
+# The task modules, one name each (alphabetical): importing one registers its rewards.
 from emorl.rl.rewards import (
     confidence,  # noqa: F401  B-GRPO: classifier confidences
     wheel,  # noqa: F401  AffectGPT-RL: emotion-wheel rewards (task ov)
