@@ -100,22 +100,22 @@ def ew_f1(
 ):
     """The EW-F1 accuracy reward, optionally times a length penalty (none, p1, p2, p3)."""
     scorer = _WheelScorer(wheels, level, wheel_dir)
-    penalty = length_penalty
-    if penalty not in LENGTH_PENALTIES:
+    if length_penalty not in LENGTH_PENALTIES:
         raise RewardError(
-            f"reward 'ew_f1': unknown length_penalty {penalty!r}; known: {list(LENGTH_PENALTIES)}"
+            f"reward 'ew_f1': unknown length_penalty {length_penalty!r}; "
+            f"known: {list(LENGTH_PENALTIES)}"
         )
 
     def reward(predictions, references, **context) -> list[float]:
         if references is None or len(references) != len(predictions):
             raise RewardError("reward 'ew_f1' needs one list of reference words per prediction")
         values = scorer.f1(predictions, references)
-        if penalty == "none":
+        if length_penalty == "none":
             return values
         return [
             value
             * penalty_factor(
-                penalty, scorer.num_mapped(split_words(p)), scorer.num_mapped(words_of(r))
+                length_penalty, scorer.num_mapped(split_words(p)), scorer.num_mapped(words_of(r))
             )
             for value, p, r in zip(values, predictions, references)
         ]
