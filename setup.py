@@ -59,6 +59,8 @@ setup(
     version="0.1.0",
     description=__doc__,
     packages=find_packages(include=["emorl", "emorl.*"]),
+    # the emotion-wheel, synonym and word-form tables of the open-vocabulary metric
+    package_data={"emorl.data.wheels": ["*.txt"]},
     python_requires=">=3.10",
     install_requires=install_requires,
     extras_require=extras_require,

@@ -29,6 +29,7 @@ from emorl.rl.rewards.registry import (
 from emorl.rl.rewards import (
     confidence,  # noqa: F401  B-GRPO: classifier confidences
     emo,  # noqa: F401  EMO-RL: accuracy, format, ESWR
+    wheel,  # noqa: F401  AffectGPT-RL: emotion-wheel rewards (task ov)
 )
 
 __all__ = [
