@@ -123,7 +123,7 @@ def tokenize(text: str, language: str) -> list[str]:
 
 
 def bleu(hypotheses: Sequence[str], references: Sequence[str], language: str) -> dict[str, float]:
-    """Corpus BLEU-1..4 (sacrebleu, one reference per hypothesis): ``{"bleu1": ..., "bleu4": ...}``."""
+    """Corpus BLEU-1..4 (sacrebleu, one reference per hypothesis): ``{"bleu1": ..., ...}``."""
     if len(hypotheses) != len(references):
         raise CaptionScoreError(f"{len(hypotheses)} hypotheses for {len(references)} references")
     refs = [list(references)]

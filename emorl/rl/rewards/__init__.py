@@ -25,8 +25,11 @@ from emorl.rl.rewards.registry import (
 )
 
 # isort: split
-# The task modules, one import line each (alphabetical): importing one registers its rewards.
-from emorl.rl.rewards import confidence  # noqa: F401  B-GRPO: classifier confidences
+# The task modules, one entry each (alphabetical): importing one registers its rewards.
+from emorl.rl.rewards import (
+    caption,  # noqa: F401  MECap-R1: Emo-GRPO on sentence embeddings
+    confidence,  # noqa: F401  B-GRPO: classifier confidences
+)
 
 __all__ = [
     "RewardError",
