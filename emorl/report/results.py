@@ -62,6 +62,17 @@ class ScoreKind:
     title: str
     metrics: tuple[Metric, ...]
     compare: tuple[str, str]  # the two metric keys of the comparison tables
+    #: ``(key prefix, header prefix)``: one more column per key with that prefix found in the
+    #: score files (``ew_f_<wheel>`` -> ``EW-F <wheel>``), shown "-" where a file lacks it.
+    expand: tuple[tuple[str, str], ...] = ()
+
+    def columns(self, scores: Sequence[dict]) -> tuple[Metric, ...]:
+        """The metrics of a table of ``scores`` (score files, or rows' stats)."""
+        extra = []
+        for prefix, header in self.expand:
+            keys = sorted({key for s in scores for key in s if key.startswith(prefix)})
+            extra += [Metric(k, header + k[len(prefix) :], optional=True) for k in keys]
+        return self.metrics + tuple(extra)
 
 
 def _percent(key: str, header: str, scale: float = 1.0, optional: bool = False) -> Metric:
@@ -111,6 +122,7 @@ SCORE_KINDS: dict[str, ScoreKind] = {
             _count("num_skipped", "#skipped"),
         ),
         ("ew_f", "hit_rate"),
+        expand=(("ew_f_", "EW-F "),),
     ),
 }
 
@@ -250,7 +262,7 @@ def _row(runs: Sequence[Run], recipe: str = "") -> Row:
         config=first.config,
         eval_set=first.eval_set,
         seeds=str(len(runs)) if first.seed != "-" else "-",
-        stats=run_stats(runs, SCORE_KINDS[first.kind].metrics),
+        stats=run_stats(runs, SCORE_KINDS[first.kind].columns([r.scores for r in runs])),
         num_utts=_num_utts(first),
         recipe=recipe,
         fold=first.fold,
@@ -260,9 +272,8 @@ def _row(runs: Sequence[Run], recipe: str = "") -> Row:
 
 def _fold_summary(members: Sequence[Row], recipe: str) -> Row:
     first = members[0]
-    keys = [
-        m.key for m in SCORE_KINDS[first.kind].metrics if all(m.key in r.stats for r in members)
-    ]
+    metrics = SCORE_KINDS[first.kind].columns([row.stats for row in members])
+    keys = [m.key for m in metrics if all(m.key in row.stats for row in members)]
     per_fold = [{key: row.stats[key]["mean"] for key in keys} for row in members]
     stats = aggregate(per_fold, keys) if keys else {}
     return Row(
@@ -329,7 +340,7 @@ def _fold_cell(row: Row) -> str:
 def results_table(rows: Sequence[Row]) -> str:
     """A row per experiment, eval set (and fold): upstream, method, config, seeds, the kind's
     metrics, #utts. The ``fold`` column is there when some row belongs to a fold."""
-    metrics = SCORE_KINDS[_kind_of(rows)].metrics
+    metrics = SCORE_KINDS[_kind_of(rows)].columns([r.stats for r in rows])
     with_folds = any(r.fold or r.folds for r in rows)
     header = ["upstream", "method", "config", "eval set"] + ["fold"] * with_folds + ["seeds"]
     header += [m.header for m in metrics] + ["#utts"]

@@ -175,15 +175,17 @@ def mixed_exp(tmp_path):
         write_task_scores(exp / "lalm" / "cap_grpo" / f"seed{seed}" / "decode_test", "cap",
                           **{**CAP, "bleu4": bleu4, **extra})  # fmt: skip
     write_task_scores(exp / "lalm" / "ov_grpo" / "seed1" / "decode_test", "ov", **OV)
+    other_wheel = {k: v for k, v in OV.items() if k != "ew_f_w1"} | {"ew_f_w2": 46.0}
+    write_task_scores(exp / "lalm" / "ov_sft" / "seed1" / "decode_test", "ov", **other_wheel)
     write_task_scores(exp / "lalm" / "qa_grpo" / "seed1" / "decode_test", "qa", accuracy=0.5)
     return exp
 
 
 def test_each_kind_has_its_own_table_and_columns(mixed_exp):
     runs = collect_runs(mixed_exp)
-    assert sorted(r.kind for r in runs) == ["cap", "cap", "ov", "qa", "ser"]
+    assert sorted(r.kind for r in runs) == ["cap", "cap", "ov", "ov", "qa", "ser"]
     rows = summarize(runs)
-    assert sorted(r.kind for r in rows) == ["cap", "ov", "ser"]  # the unknown kind is left out
+    assert sorted(r.kind for r in rows) == ["cap", "ov", "ov", "ser"]  # the unknown one left out
     cap = [r for r in rows if r.kind == "cap"]
     table = results_table(cap).splitlines()
     assert table[0] == (
@@ -198,9 +200,11 @@ def test_each_kind_has_its_own_table_and_columns(mixed_exp):
     ov = results_table([r for r in rows if r.kind == "ov"]).splitlines()
     assert ov[0] == (
         "| upstream | method | config | eval set | seeds | EW-F | EW-P | EW-R | hit rate | "
-        "#skipped | #utts |"
-    )
-    assert ov[2] == "| lalm | ov | grpo | test | 1 | 45.0 | 50.0 | 40.0 | 70.0 | 2 | 20 |"
+        "#skipped | EW-F w1 | EW-F w2 | #utts |"
+    )  # one column per wheel found, "-" where a file lacks it
+    same = "| 45.0 | 50.0 | 40.0 | 70.0 | 2 |"
+    assert ov[2] == f"| lalm | ov | grpo | test | 1 {same} 44.0 | - | 20 |"
+    assert ov[3] == f"| lalm | ov | sft | test | 1 {same} - | 46.0 | 20 |"
     assert comparison_table(cap).splitlines()[2] == "| cap | grpo | test | 20.0 / 55.0 |"
     with pytest.raises(ValueError, match="one kind of scores"):
         results_table(rows)

@@ -138,6 +138,7 @@ def test_options_are_passed_to_the_reward(scratch_reward):
     spec = {"test_scaled": {"weight": 2.0, "scale": 10.0}}
     assert parse_reward_spec(spec) == {"test_scaled": {"weight": 2.0, "scale": 10.0}}
     reward_set = build_rewards(spec)
+    assert reward_set.spec == {"test_scaled": {"weight": 2.0, "scale": 10.0}}
     total, parts = reward_set([1.0, 2.0], None)
     assert parts["test_scaled"].tolist() == [10.0, 20.0]  # unweighted, option applied
     assert total.tolist() == [20.0, 40.0]

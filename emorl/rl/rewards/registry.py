@@ -217,8 +217,9 @@ class _Built:
 class RewardSet:
     """Weighted rewards built from a spec; call it to score a batch of predictions."""
 
-    def __init__(self, rewards: dict[str, _Built]):
+    def __init__(self, rewards: dict[str, _Built], spec: dict[str, dict]):
         self._rewards = rewards
+        self.spec = spec  #: the parsed spec ``{name: {"weight": w, **options}}``, to record
 
     @property
     def names(self) -> list[str]:
@@ -278,12 +279,13 @@ def build_rewards(spec: str | dict) -> RewardSet:
     Each factory is called once, with its options.
     """
     built = {}
-    for name, entry in parse_reward_spec(spec).items():
+    spec = parse_reward_spec(spec)
+    for name, entry in spec.items():
         options = {k: v for k, v in entry.items() if k != "weight"}
         registered = _registered(name)
         bound = () if registered.is_factory else tuple(options)
         built[name] = _Built(get_reward(name, **options), entry["weight"], registered.needs, bound)
-    return RewardSet(built)
+    return RewardSet(built, spec)
 
 
 def combine_rewards(
