@@ -451,7 +451,12 @@ class AudioLM:
     ) -> torch.Tensor:
         """Log-probabilities ``[N, T]`` (float32, 0 where ``mask`` is 0) of the completion tokens
         given each prompt, ``N = len(prompts) * group_size``. ``audio`` (from
-        :meth:`encode_audio`) is computed here, with gradients, when not given."""
+        :meth:`encode_audio`) is computed here, with gradients, when not given.
+
+        With ``group_size > 1`` the prompt (audio included) runs once per prompt and its KV cache
+        is repeated for the group, as in :meth:`generate`; gradients flow through the shared
+        prompt. Under gradient checkpointing in training mode (where the text layers drop the
+        cache) each row runs its own copy of the prompt instead."""
         n, width = completions.shape
         if n != len(prompts) * group_size:
             raise ValueError(f"{n} completions for {len(prompts)} prompts x {group_size}")
@@ -459,19 +464,40 @@ class AudioLM:
         if audio is None:
             audio = self.encode_audio(prompts)
         embeds, attn, positions = self._prompt_embeds(prompts, audio)
-        if group_size > 1:
-            embeds, attn, positions = _repeat(group_size, embeds, attn, positions)
         completions, mask = completions.to(self.device), mask.to(self.device)
         steps = positions[:, -1:] + 1 + torch.arange(width, device=self.device)
-        hidden, _ = self._text(
-            torch.cat([embeds, self._embed(completions)], 1),
-            torch.cat([attn, mask.long()], 1),
-            torch.cat([positions, steps], 1),
-        )
-        start = embeds.shape[1] - 1  # the last prompt position predicts the first completion token
-        logits = self.model.lm_head(hidden[:, start : start + width]).float()
+        if group_size > 1 and not self._checkpointing_drops_cache():
+            hidden, cache = self._text(embeds, attn, positions, cache=self._new_cache())
+            cache.batch_repeat_interleave(group_size)
+            first, attn, steps = _repeat(group_size, hidden[:, -1:], attn, steps)
+            hidden = first  # the last prompt position predicts the first completion token
+            if width > 1:
+                rest, _ = self._text(
+                    self._embed(completions[:, :-1]),
+                    torch.cat([attn, mask[:, :-1].long()], 1),
+                    steps[:, :-1],
+                    cache,
+                )
+                hidden = torch.cat([first, rest], 1)
+        else:
+            if group_size > 1:
+                embeds, attn, positions, steps = _repeat(group_size, embeds, attn, positions, steps)
+            hidden, _ = self._text(
+                torch.cat([embeds, self._embed(completions)], 1),
+                torch.cat([attn, mask.long()], 1),
+                torch.cat([positions, steps], 1),
+            )
+            start = embeds.shape[1] - 1  # the last prompt position predicts the first token
+            hidden = hidden[:, start : start + width]
+        logits = self.model.lm_head(hidden).float()
         logp = torch.log_softmax(logits, -1).gather(-1, completions[..., None]).squeeze(-1)
         return logp * mask
+
+    def _checkpointing_drops_cache(self) -> bool:
+        """Whether the text layers would drop a KV cache now (gradient checkpointing, training
+        mode, gradients on)."""
+        layer = self.model.model.language_model.layers[0]
+        return bool(layer.gradient_checkpointing and layer.training and torch.is_grad_enabled())
 
     @torch.no_grad()
     def generate(

@@ -256,6 +256,37 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_lm):
         torch.testing.assert_close(a, b)
 
 
+def test_group_logprobs_share_the_prompt_pass_with_the_same_gradients(tiny_lm):
+    """group_size > 1 runs each prompt once (KV cache repeated); under gradient checkpointing in
+    training mode every row runs its own copy: same values and gradients either way."""
+    prompts = prompts_of(tiny_lm)
+    ids, mask = tiny_lm.completion_ids(["angry", "sad", "The speaker sounds calm.", "happy"])
+    rows = []
+    hook = tiny_lm.model.model.language_model.register_forward_hook(
+        lambda module, args, kwargs, out: rows.append(kwargs["inputs_embeds"].shape[:2]),
+        with_kwargs=True,
+    )
+
+    def run():
+        tiny_lm.model.zero_grad()
+        logp = tiny_lm.logprobs(prompts, ids, mask, group_size=2)
+        (-logp.sum()).backward()
+        return logp.detach(), [p.grad.clone() for p in tiny_lm.parameters()]
+
+    tiny_lm.train()
+    shared, shared_grads = run()
+    prompt_width = max(len(p.input_ids) for p in prompts)
+    assert rows == [(2, prompt_width), (4, ids.shape[1] - 1)]  # 2 prompt rows, not 4
+    rows.clear()
+    tiny_lm.gradient_checkpointing(True)
+    copied, copied_grads = run()
+    assert rows == [(4, prompt_width + ids.shape[1])]
+    hook.remove()
+    torch.testing.assert_close(shared, copied, rtol=1e-5, atol=1e-5)
+    for a, b in zip(shared_grads, copied_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
 def test_bfloat16_option(tiny_whisper):
     lm = AudioLM.build_mini(
         TEXTS, whisper_checkpoint=tiny_whisper, vocab_size=400, dtype="bfloat16", **TINY_TEXT
