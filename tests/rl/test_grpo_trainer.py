@@ -293,3 +293,46 @@ def test_label_outside_the_similarity_table_stops_naming_it(make_lm, tmp_path):
     settings = RunSettings(tmp_path, label_set=labels)
     with pytest.raises(RewardError, match="'bored'"):
         GRPOTrainer(make_lm(), data, config(rewards={"eswr": 1.0}), settings).train()
+
+
+@pytest.mark.parametrize("loss_type", ["sequence", "token"])
+def test_gradient_accumulation_gives_the_same_gradient(
+    make_lm, dataset, length_reward, tmp_path, monkeypatch, loss_type
+):
+    def gradient(accumulation):
+        lm = make_lm()
+        cfg = config(gradient_accumulation_steps=accumulation, loss_type=loss_type)
+        trainer = trainer_of(lm, dataset, cfg, tmp_path / str(accumulation))
+        grads = []
+        monkeypatch.setattr(
+            trainer.optimizer,
+            "step",
+            lambda: grads.append([p.grad.clone() for p in trainer.params]),
+        )
+        row = trainer.step(1)
+        return grads[0], row
+
+    one, row_one = gradient(1)
+    two, row_two = gradient(2)  # the step's 2 groups in 2 micro-batches
+    assert row_one["zero_adv_frac"] == 0.0 and row_one["kl"] == row_two["kl"] == 0.0
+    for a, b in zip(one, two):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_caption_task_gets_references_and_parsed_completions(make_lm, scratch_reward, tmp_path):
+    seen = {}
+
+    def record(predictions, references, utts=None, **context):
+        seen.update(references=references, utts=utts, **context)
+        return [float(len(c) % 3) for c in context["completions"]]
+
+    scratch_reward("record", record)
+    captions = {"u1": "She sounds calm.", "u2": "He is shouting in anger."}
+    data = PromptDataset(captions, lambda utt: synth_wave(1.0), instruction("cap", "think"))
+    cfg = config(task="cap", format="think", rewards={"record": 1.0}, num_generations=2)
+    rows = GRPOTrainer(make_lm(), data, cfg, RunSettings(tmp_path)).train()
+    assert seen["references"] == [captions[u] for u in seen["utts"]]
+    assert seen["utts"] == sorted(seen["utts"]) and len(seen["utts"]) == 4  # 2 prompts x 2
+    assert len(seen["parsed"]) == 4 and all(p.format_valid is False for p in seen["parsed"])
+    assert seen["step"] == 1 and seen["total_steps"] == 1 and "label_set" not in seen
+    assert "accuracy" not in rows[0] and rows[0]["format_valid"] == 0.0
