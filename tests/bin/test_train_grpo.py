@@ -57,6 +57,10 @@ def test_run_writes_model_logs_and_resumes(setup):
     AudioLM.load(exp / "model")  # loads back
     with open(exp / "train_log.csv") as f:
         assert [r["step"] for r in csv.DictReader(f)] == ["1", "2"]
+    last = exp / "checkpoints" / "step00000002.json"
+    written = last.stat().st_mtime_ns
+    train_grpo.main(args_of(setup, "--resume", "true"))  # same options: resumes, nothing to do
+    assert last.stat().st_mtime_ns == written
     train_grpo.main(args_of(setup, "--max_steps", "3", "--resume", "true"))  # other options
     with open(exp / "train_log.csv") as f:
         assert [r["step"] for r in csv.DictReader(f)] == ["1", "2", "3"]  # started afresh
