@@ -33,7 +33,8 @@ Per step, ``train_log.csv`` and TensorBoard (:class:`emorl.train.StepLogger`) ge
 mean and std, each reward's mean (``reward_<name>``, unweighted), ``kl``, ``clip_fraction``,
 ``loss``, ``grad_norm``, ``completion_length`` (tokens, EOS included), ``clipped_ratio`` (no EOS
 within ``max_completion_length``), ``format_valid``, ``accuracy`` (emo), ``zero_adv_frac`` and the
-seconds of the step split into ``time_generate``, ``time_score`` and ``time_update``.
+seconds of the step split into ``time_generate`` (audio reading, log-mel, encoding and sampling),
+``time_score`` and ``time_update``.
 Checkpoints (:class:`emorl.train.CheckpointManager`, adapter-only with LoRA) every ``save_steps``
 steps and at the end; a resumed run continues bit-exactly (the data order and the sampling depend
 only on the seed and the step; optimiser state and RNG states are restored).
@@ -241,8 +242,9 @@ class GRPOTrainer:
     def __init__(self, lm: AudioLM, dataset: PromptDataset, config: GRPOConfig, run: RunSettings):
         if config.task == "emo" and not run.label_set:
             raise ValueError("task emo needs the label set")
-        if config.beta > 0 and lm.peft is None and lm._frozen is None:
-            raise ValueError("beta > 0 without LoRA needs lm.freeze_reference() first")
+        if config.beta > 0:
+            with lm.reference():  # stops now, not after the first generation, when there is none
+                pass
         self.lm = lm.eval()
         self.dataset = dataset
         self.config = config

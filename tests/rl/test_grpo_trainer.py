@@ -336,3 +336,11 @@ def test_caption_task_gets_references_and_parsed_completions(make_lm, scratch_re
     assert len(seen["parsed"]) == 4 and all(p.format_valid is False for p in seen["parsed"])
     assert seen["step"] == 1 and seen["total_steps"] == 1 and "label_set" not in seen
     assert "accuracy" not in rows[0] and rows[0]["format_valid"] == 0.0
+
+
+def test_kl_without_lora_needs_a_frozen_reference(make_lm, dataset, length_reward, tmp_path):
+    from emorl.lalm.errors import LalmError
+
+    with pytest.raises(LalmError, match="freeze_reference"):
+        trainer_of(make_lm(freeze=False), dataset, config(beta=0.04), tmp_path)
+    trainer_of(make_lm(freeze=False), dataset, config(beta=0.0), tmp_path)  # no reference needed
