@@ -113,8 +113,7 @@ def check_model_dir(path: str | os.PathLike) -> dict:
     config = {}
     if (path / "config.json").is_file():
         config = json.loads((path / "config.json").read_text())
-    weights = list(path.glob("*.safetensors")) + list(path.glob("*.safetensors.index.json"))
-    if not weights and not (path / META).is_file():
+    if not list(path.glob("*.safetensors")):
         missing.append("*.safetensors")
     model_type = config.get("model_type")
     if model_type != "qwen2_audio" or missing:
@@ -318,6 +317,10 @@ class AudioLM:
             modules_to_save=["multi_modal_projector"] if train_projector else None,
         )
         self.peft = get_peft_model(self.model, config)
+
+    def freeze_audio_tower(self) -> None:
+        """Train no audio encoder weight (the projector still trains); its backward is skipped."""
+        self.model.model.audio_tower.requires_grad_(False)
 
     def gradient_checkpointing(self, enable: bool = True) -> None:
         """Recompute activations in the backward pass (text layers and audio layers)."""
