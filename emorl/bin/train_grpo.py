@@ -1,19 +1,22 @@
 """Stage 6: GRPO on an audio-language model (EMO-RL, MECap-R1, AffectGPT-RL).
 
-Reads the initial model (a directory written by AudioLM.save, e.g. the SFT model of stage 5, or any
-Qwen2-Audio checkpoint directory) and a training data dir (utt2emo, utt2caption or utt2ovlabels by
---task). Writes into exp_dir: model/ (the trained model; adapter-only with LoRA), train_log.csv
-and tensorboard/ (one row per step), checkpoints/, train.log and config.yaml. A model that already
-has a LoRA adapter (an SFT run with LoRA) has it merged first: that model is the KL reference. See
-emorl.rl.grpo_trainer for the algorithm and what differs from TRL's GRPOTrainer; rewards are the
-registry's (emorl.rl.rewards), given as a yaml mapping (rewards: {accuracy: 1, eswr: {weight: 1,
-gamma: 0.7}, format: {weight: 0.5, format: esr}}) or name=weight,...
+Reads the initial model (the SFT model dir, exp/.../model with its task.json, or any Qwen2-Audio
+checkpoint directory with --task/--format/--label_set) and a training data dir (utt2emo,
+utt2caption or utt2ovlabels by task). The task, output format, label set and prompt of an SFT model
+dir are its task.json's (an option that contradicts them stops). Writes into exp_dir: model/ (the
+trained model, adapter-only with LoRA, and task.json: decoding reads it as it reads SFT's),
+train_log.csv and tensorboard/ (one row per step), checkpoints/, train.log and config.yaml. A model
+that already has a LoRA adapter (an SFT run with LoRA) has it merged first: that model is the KL
+reference. See emorl.rl.grpo_trainer for the algorithm and what differs from TRL's GRPOTrainer;
+rewards are the registry's (emorl.rl.rewards), given as a yaml mapping (rewards: {accuracy: 1,
+eswr: {weight: 1, gamma: 0.7}, format: {weight: 0.5, format: esr}}) or name=weight,...
 
 Usage:
-    python -m emorl.bin.train_grpo --config conf/grpo/eswr_esr.yaml \
-        --init_model exp/lalm_mini_sft_esr/model --train_data data/src_train \
-        --task emo --format esr --label_set mini_emo \
-        --exp_dir exp/lalm_mini_grpo_eswr_esr/seed0 --seed 0 [--resume true]
+    python -m emorl.bin.train_grpo --config conf/lalm/grpo_eswr.yaml \
+        --init_model exp/lalm_mini_sft_mini_esr/seed1/model --train_data data/src_train \
+        --exp_dir exp/lalm_mini_grpo_eswr_esr/seed1 --seed 1 [--resume true]
+    # from a Qwen2-Audio checkpoint without SFT: say the task
+    ... --init_model /models/Qwen2-Audio-7B-Instruct --task emo --format esr --label_set meld
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ import sys
 from pathlib import Path
 
 from emorl import cli
+from emorl.atomic import atomic_write
 from emorl.data.labels import get_label_set
 from emorl.fingerprint import data_audio_sha256, json_sha256, tree_sha256
 from emorl.lalm.model import META, AudioLM
-from emorl.lalm.prompts import FORMATS, TASKS
+from emorl.lalm.prompts import FORMATS, TASKS, instruction
+from emorl.lalm.sft import TASK_FILE, read_task
 from emorl.rl.grpo_trainer import (
     LOSS_TYPES,
     SCALE_REWARDS,
@@ -69,14 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--init_model", type=Path, required=True, help="audio-LM model directory")
     g.add_argument("--train_data", type=Path, required=True, help="training data dir")
     g.add_argument("--exp_dir", type=Path, required=True, help="output dir")
-    g.add_argument("--task", choices=TASKS, default=DEFAULTS.task, help="emo, cap or ov")
-    g.add_argument("--format", choices=FORMATS, default=DEFAULTS.format, help="output format")
-    g.add_argument("--label_set", help="emo: label set name or file (one label per line)")
+    g.add_argument("--task", choices=TASKS, help="emo, cap or ov (default: task.json's)")
+    g.add_argument("--format", choices=FORMATS, help="output format (default: task.json's)")
+    g.add_argument("--label_set", help="emo: label set name or file (default: task.json's)")
     g = parser.add_argument_group("GRPO (TRL's names where they exist)")
     choices = {"loss_type": LOSS_TYPES, "scale_rewards": SCALE_REWARDS}
     for f in dataclasses.fields(GRPOConfig):
         if f.name in ("task", "format"):
-            continue
+            continue  # the data group's, or task.json's
         default = getattr(DEFAULTS, f.name)
         kind = {int: int, float: float}.get(type(default))
         g.add_argument(
@@ -106,11 +111,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
 
 
-def merge_adapter(lm: AudioLM) -> None:
-    """Fold a loaded LoRA adapter into the weights: the model it gives is the new starting point
-    (and KL reference), saved in full from now on."""
-    lm.model = lm.peft.merge_and_unload()
-    lm.peft, lm.lora, lm.source_dir = None, None, None
+def task_of(args: argparse.Namespace) -> dict:
+    """Task, format, label set and prompt: the init model's ``task.json`` (options must agree with
+    it), else the options (the instruction of :func:`emorl.lalm.prompts.instruction`)."""
+    given = {"task": args.task, "format": args.format}
+    given["label_set"] = list(get_label_set(args.label_set)) if args.label_set else None
+    if (Path(args.init_model) / TASK_FILE).is_file():
+        task = read_task(args.init_model)
+        for key, value in given.items():
+            if value is not None and value != task[key]:
+                raise ValueError(
+                    f"--{key} {value} contradicts {Path(args.init_model) / TASK_FILE} "
+                    f"({key} {task[key]}): the model was fine-tuned for that"
+                )
+        return task
+    if args.task is None or args.format is None:
+        raise ValueError(
+            f"{args.init_model} has no {TASK_FILE} (not an SFT model dir): give --task and --format"
+        )
+    if args.task == "emo" and not given["label_set"]:
+        raise ValueError("--task emo needs --label_set")
+    label_set = given["label_set"] if args.task == "emo" else None
+    prompt = instruction(args.task, args.format, label_set)
+    return {"task": args.task, "format": args.format, "label_set": label_set, "prompt": prompt}
 
 
 def input_fingerprint(args: argparse.Namespace, dataset: PromptDataset) -> dict:
@@ -134,16 +157,17 @@ def run(args: argparse.Namespace) -> None:
     cli.setup_logging(exp_dir / "train.log")
     logging.info("command: %s", " ".join(sys.argv))
     cli.save_config(args, exp_dir / "config.yaml")
-    config = GRPOConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(GRPOConfig)})
-    if args.task == "emo" and not args.label_set:
-        raise ValueError("--task emo needs --label_set")
-    label_set = list(get_label_set(args.label_set)) if args.task == "emo" else None
+    task = task_of(args)
+    names = [f.name for f in dataclasses.fields(GRPOConfig) if f.name not in ("task", "format")]
+    config = GRPOConfig(
+        task=task["task"], format=task["format"], **{name: getattr(args, name) for name in names}
+    )
     cli.set_seed(args.seed)
     lm = AudioLM.load(args.init_model, dtype=args.dtype, long_audio=args.long_audio)
-    lm.model.to(select_device(args.device))
+    lm.to(select_device(args.device))
     if lm.peft is not None:
         logging.info("%s has a LoRA adapter: merged into the weights", args.init_model)
-        merge_adapter(lm)
+        lm.merge_lora()
     if args.lora:
         lm.enable_lora(
             r=args.lora_r,
@@ -154,7 +178,9 @@ def run(args: argparse.Namespace) -> None:
         )
     elif config.beta > 0:
         lm.freeze_reference()
-    dataset = PromptDataset.from_data_dir(args.train_data, args.task, args.format, label_set)
+    dataset = PromptDataset.from_data_dir(
+        args.train_data, task["task"], task["prompt"], task["label_set"]
+    )
     logging.info("training set: %d utterances from %s", len(dataset), args.train_data)
     ignored = ("config", "resume", "device", "keep_checkpoints", "exp_dir")
     options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
@@ -163,12 +189,14 @@ def run(args: argparse.Namespace) -> None:
         seed=args.seed,
         resume=args.resume,
         keep_checkpoints=args.keep_checkpoints,
-        label_set=label_set,
+        label_set=task["label_set"],
         options={k: v for k, v in options.items() if k not in ignored},
         fingerprint=input_fingerprint(args, dataset),
     )
     GRPOTrainer(lm, dataset, config, settings).train()
     lm.save(exp_dir / "model")
+    with atomic_write(exp_dir / "model" / TASK_FILE) as f:
+        json.dump(task, f, indent=2)
     logging.info("model written to %s", exp_dir / "model")
 
 

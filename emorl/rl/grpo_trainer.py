@@ -58,6 +58,7 @@ Compared with TRL's ``GRPOTrainer`` (whose option names are kept: ``num_generati
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -70,10 +71,10 @@ import numpy as np
 import torch
 
 from emorl.data.audio import load_utterance
-from emorl.data.datadir import DataDir, DataDirError
 from emorl.lalm import audio as audio_lib
+from emorl.lalm.data import load_task_data, references
 from emorl.lalm.model import AudioLM, Prompt
-from emorl.lalm.prompts import FORMATS, TASKS, answer_label, instruction, parse_completion
+from emorl.lalm.prompts import FORMATS, TASKS, answer_label, parse_completion
 from emorl.rl import grpo
 from emorl.rl.rewards import build_rewards, parse_reward_spec
 from emorl.train import CheckpointManager, StepLogger
@@ -139,8 +140,9 @@ class PromptDataset:
     """Training utterances with their references, turned into prompts on demand.
 
     ``references``: utt -> the emo label, the reference caption, or the list of emotion words;
-    ``load_wave(utt)``: the 16-kHz waveform. (The smallest loader GRPO needs; a data dir gives one
-    through :meth:`from_data_dir`.)
+    ``load_wave(utt)``: the 16-kHz waveform; ``text``: the instruction (SFT's, from the model
+    dir's ``task.json``, so that GRPO prompts as SFT did). A data dir gives one through
+    :meth:`from_data_dir`.
     """
 
     def __init__(
@@ -161,22 +163,13 @@ class PromptDataset:
         cls,
         path: str | os.PathLike,
         task: str,
-        fmt: str,
+        text: str,
         label_set: Sequence[str] | None = None,
     ) -> PromptDataset:
-        """The utterances of a data dir with their ``utt2emo`` (labels checked against
-        ``label_set``), ``utt2caption`` or ``utt2ovlabels``, for ``task``."""
-        data = DataDir.load(path, label_set=label_set if task == "emo" else None)
-        table = {"emo": "utt2emo", "cap": "utt2caption", "ov": "utt2ovlabels"}[task]
-        if getattr(data, table) is None:
-            raise DataDirError(f"{path}: task {task} needs {table}")
-        if task == "ov":
-            references = {utt: data.ovlabels(utt) for utt in data.utts}
-        else:
-            references = dict(getattr(data, table))
-        return cls(
-            references, lambda utt: load_utterance(data, utt), instruction(task, fmt, label_set)
-        )
+        """The utterances of a data dir (checked for ``task``'s tables; emo labels against
+        ``label_set``) with their references, prompted with the instruction ``text``."""
+        data = load_task_data(path, task, label_set=label_set if task == "emo" else None)
+        return cls(references(data, task), functools.partial(load_utterance, data), text)
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -216,11 +209,6 @@ def project(lm: AudioLM, states: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     return [projector(s) for s in states]
 
 
-def freeze_audio_tower(lm: AudioLM) -> None:
-    """Stop training the audio tower (its output is then computed once per clip and step)."""
-    lm.model.model.audio_tower.requires_grad_(False)
-
-
 @dataclass
 class RunSettings:
     """What a run needs besides its options: where, the seed, resuming, and the input
@@ -251,7 +239,7 @@ class GRPOTrainer:
         self.run = run
         self.label_set = list(run.label_set) if run.label_set else None
         self.rewards = build_rewards(config.rewards)
-        freeze_audio_tower(lm)
+        lm.freeze_audio_tower()  # its output is then computed once per clip and step
         self.params = lm.parameters()
         self.optimizer = torch.optim.AdamW(
             self.params, lr=config.learning_rate, weight_decay=config.weight_decay

@@ -52,6 +52,9 @@ def args_of(root: Path, *extra: str) -> list[str]:
 def test_run_writes_model_logs_and_resumes(setup):
     train_grpo.main(args_of(setup))
     exp = setup / "exp"
+    task = json.loads((exp / "model" / "task.json").read_text())  # what decoding reads
+    assert task["task"] == "emo" and task["format"] == "answer"
+    assert task["label_set"] == ["angry", "happy", "neutral", "sad"]
     meta = json.loads((exp / "model" / "emorl_lalm.json").read_text())
     assert meta["lora"]["r"] == 2 and (exp / "model" / "adapter").is_dir()
     AudioLM.load(exp / "model")  # loads back
@@ -76,3 +79,21 @@ def test_model_dir_of_another_architecture_stops(setup):
         LalmError, match="bert: not a Qwen2-Audio model directory: model_type 'bert'"
     ):
         train_grpo.main(args)
+
+
+def test_sft_model_dir_gives_task_format_labels_and_prompt(setup):
+    task = {
+        "task": "emo",
+        "format": "think",
+        "label_set": ["angry", "sad", "happy"],
+        "prompt": "Hi?",
+    }
+    (setup / "init" / "task.json").write_text(json.dumps(task))
+    args = args_of(setup)
+    for option in ("--task", "--format", "--label_set"):  # taken from task.json
+        at = args.index(option)
+        del args[at : at + 2]
+    train_grpo.main(args + ["--max_steps", "1"])
+    assert json.loads((setup / "exp" / "model" / "task.json").read_text()) == task
+    with pytest.raises(ValueError, match="--format answer contradicts .*task.json"):
+        train_grpo.main(args + ["--format", "answer"])
