@@ -10,9 +10,10 @@ emorl skips no group (its ``zero_adv_frac`` column shows it).
 TRL's GRPOTrainer does not pass audio to the model; :class:`AudioGRPOTrainer` below is the smallest
 subclass that does: the processor (Qwen2AudioProcessor) pads each clip to 30 s and expands the audio
 placeholder, the features go to ``generate`` and to every log-probability pass (reference and
-policy), as a user of TRL would have to write it. Each reported time is the median over ``--steps``
-steps after ``--warmup`` warm-up steps (wall clock; the machine's load average is printed with
-them, since other processes slow both trainers); the last line of the output is one JSON object.
+policy), as a user of TRL would have to write it. The two trainers' steps alternate (each TRL step
+is followed by an emorl step), so that a change in the machine's load affects both alike. Each
+reported time is the median over ``--steps`` steps after ``--warmup`` warm-up steps (wall clock;
+the load average is printed with them); the last line of the output is one JSON object.
 
 ``--model_dir``: any Qwen2-Audio-architecture directory saved by ``AudioLM.save`` (the mini kinds,
 or a Qwen2-Audio checkpoint with its processor); without it a ``mini`` model (Whisper tiny.en tower,
@@ -75,8 +76,8 @@ def build_mini(path: Path) -> Path:
     return path
 
 
-def emorl_times(model_dir: Path, wave: np.ndarray, text: str, steps: int, work: Path) -> list[dict]:
-    """Per-step rows of emorl's trainer (``GRPOTrainer.step``: generation, scoring, update)."""
+def emorl_trainer(model_dir: Path, wave: np.ndarray, text: str, steps: int, work: Path):
+    """emorl's trainer on the bench prompt (its ``step(n)`` generates, scores and updates)."""
     torch.manual_seed(0)
     lm = AudioLM.load(model_dir, dtype="float32")
     lm.freeze_reference()
@@ -93,14 +94,14 @@ def emorl_times(model_dir: Path, wave: np.ndarray, text: str, steps: int, work: 
         learning_rate=LR,
         max_steps=steps,
     )
-    trainer = GRPOTrainer(lm, dataset, config, RunSettings(work / "emorl", label_set=LABELS))
-    return [trainer.step(step) for step in range(1, steps + 1)]
+    return GRPOTrainer(lm, dataset, config, RunSettings(work / "emorl", label_set=LABELS))
 
 
 def trl_times(
-    model_dir: Path, wave: np.ndarray, prompt: str, steps: int, work: Path
+    model_dir: Path, wave: np.ndarray, prompt: str, steps: int, work: Path, between
 ) -> list[float]:
-    """Seconds of each optimiser step of TRL's GRPOTrainer with the audio passed through."""
+    """Seconds of each optimiser step of TRL's GRPOTrainer with the audio passed through;
+    ``between(n)`` runs after TRL's step ``n``, outside its timing."""
     from datasets import Dataset
     from transformers import (
         AutoTokenizer,
@@ -176,6 +177,7 @@ def trl_times(
 
         def on_step_end(self, args, state, control, **kwargs):
             self.times.append(time.perf_counter() - self.start)
+            between(len(self.times))
 
     torch.manual_seed(0)
     model = Qwen2AudioForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32)
@@ -240,9 +242,13 @@ def main() -> None:
         wave = speech_like(args.clip_seconds)
         text = instruction("emo", "answer", LABELS)
         total = args.warmup + args.steps
-        rows = emorl_times(model_dir, wave, text, total, work)[args.warmup :]
+        emorl_steps = emorl_trainer(model_dir, wave, text, total, work)
         prompt = AudioLM.load(model_dir, dtype="float32").chat_prompt(text)
-        trl = trl_times(model_dir, wave, prompt, total, work)[args.warmup :]
+        rows = []  # steps alternate, so that a change of the machine's load hits both alike
+        trl = trl_times(
+            model_dir, wave, prompt, total, work, lambda n: rows.append(emorl_steps.step(n))
+        )
+        rows, trl = rows[args.warmup :], trl[args.warmup :]
     load = (load_before + os.getloadavg()[0]) / 2
     median = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k.startswith("time_")}
     emorl, trl_median = median["time_step"], statistics.median(trl)
