@@ -13,6 +13,7 @@ import json
 import os
 from pathlib import Path
 
+
 def file_sha256(path: str | os.PathLike) -> str:
     """sha256 of a file's bytes (a missing file stops, naming it)."""
     path = Path(path)
