@@ -19,9 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from emorl import cli
-from emorl.lalm.decode import decode_job, merge_decode_dir
-from emorl.lalm.sft import read_task
-from emorl.train import select_device
+from emorl.lalm.data import read_model_task
+from emorl.lalm.decode_dir import merge_decode_dir
 
 
 def main(argv=None) -> None:
@@ -39,10 +38,13 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     args = cli.parse_args(parser, argv)
     cli.setup_logging()
-    task = read_task(args.model_dir)
-    if args.merge:
+    task = read_model_task(args.model_dir)
+    if args.merge:  # torch-free: the model is neither imported nor loaded
         merge_decode_dir(args.data_dir, args.out_dir, task, args.nj)
         return
+    from emorl.lalm.decode import decode_job
+    from emorl.train import select_device
+
     if args.nj == 1:  # one job: decode and write the decode dir in one go
         decode_job(
             args.model_dir,

@@ -15,6 +15,7 @@ Batches group utterances of similar duration, so that little of a batch is paddi
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from collections.abc import Sequence
@@ -40,6 +41,8 @@ OPTIONAL_DATA_NAMES: dict[str, tuple[str, ...]] = {
     "ov": ("text",),
 }
 TASKS = tuple(REQUIRED_DATA_NAMES)
+#: What a fine-tuned model dir was trained for (task, format, label set, prompt), written by SFT.
+MODEL_TASK_FILE = "task.json"
 
 
 def required_data_names(task: str) -> tuple[str, ...]:
@@ -190,3 +193,11 @@ def length_batches(
     if shuffle:
         rng.shuffle(batches)
     return batches
+
+
+def read_model_task(model_dir: str | os.PathLike) -> dict:
+    """A fine-tuned model dir's ``task.json``: ``task``, ``format``, ``label_set``, ``prompt``."""
+    path = Path(model_dir) / MODEL_TASK_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; is {model_dir} a model dir written by SFT?")
+    return json.loads(path.read_text())

@@ -4,7 +4,8 @@ The model dir holds ``task.json`` (task, format, label set, prompt: written by S
 prompts and parses exactly as the model was trained. Utterances are batched by duration; each
 batch's audio is encoded once and its completions generated together with a KV cache. Results go to
 a decode dir (:mod:`emorl.lalm.decode_dir`); with ``nj`` jobs each job decodes its share of the
-utterances (sorted, in contiguous parts) and a merge writes the decode dir.
+utterances (sorted, in contiguous parts) and :func:`emorl.lalm.decode_dir.merge_decode_dir` writes
+the decode dir.
 """
 
 from __future__ import annotations
@@ -18,13 +19,7 @@ import torch
 from tqdm import tqdm
 
 from emorl.lalm.data import LalmDataset
-from emorl.lalm.decode_dir import (
-    Decoded,
-    job_utts,
-    merge_jobs,
-    write_job,
-    write_lalm_decode_dir,
-)
+from emorl.lalm.decode_dir import Decoded, job_utts, write_job
 from emorl.lalm.model import AudioLM, Prompt
 from emorl.lalm.prompts import answer_label, parse_completion
 
@@ -73,7 +68,8 @@ def decode_job(
 ) -> Path:
     """Decode job ``job`` of ``nj`` over ``data_dir``; writes ``out_dir/split<nj>/<job>.jsonl``.
 
-    ``task``: the model dir's ``task.json``. References are not needed (unlabeled sets decode).
+    ``task``: the model dir's ``task.json`` (:func:`emorl.lalm.data.read_model_task`).
+    References are not needed (unlabeled sets decode).
     """
     dataset = LalmDataset.from_dir(data_dir, task["task"], need_references=False)
     utts = set(job_utts(dataset.utts, nj, job))
@@ -90,21 +86,3 @@ def decode_job(
     logging.info("job %d/%d: %d utterances of %s", job, nj, len(utts), data_dir)
     decoded = decode_prompts(lm, batches, task["format"], task["label_set"], max_new_tokens)
     return write_job(out_dir, nj, job, decoded)
-
-
-def merge_decode_dir(
-    data_dir: str | os.PathLike, out_dir: str | os.PathLike, task: dict, nj: int
-) -> list[Decoded]:
-    """After the ``nj`` jobs: check they cover ``data_dir`` and write the decode dir."""
-    dataset = LalmDataset.from_dir(data_dir, task["task"], need_references=False)
-    decoded = merge_jobs(out_dir, nj, dataset.utts)
-    write_lalm_decode_dir(out_dir, task["task"], decoded, task["label_set"])
-    no_answer = sum(d.answer is None for d in decoded)
-    logging.info(
-        "%s: %d utterances, %d without an answer, %d in the exact format",
-        out_dir,
-        len(decoded),
-        no_answer,
-        sum(d.format_valid for d in decoded),
-    )
-    return decoded

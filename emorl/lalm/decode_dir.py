@@ -13,13 +13,14 @@ set, then :data:`UNPARSABLE`), ``predictions`` and one-hot ``posteriors``. An an
 class of the label set (none, or another word) is predicted as :data:`UNPARSABLE`: a class no
 reference has, so it counts as an error without adding a class of its own to UA or macro-F1.
 
-``--nj`` decoding jobs write ``split<NJ>/<JOB>.jsonl``; :func:`merge_jobs` checks that they cover
-the data dir and writes the files above, ``completions.jsonl`` last.
+``--nj`` decoding jobs write ``split<NJ>/<JOB>.jsonl``; :func:`merge_decode_dir` checks that they
+cover the data dir and writes the files above, ``completions.jsonl`` last. Torch-free.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from emorl.atomic import atomic_write
-from emorl.metrics.caption import CAPTIONS_FILE
+from emorl.lalm.data import LalmDataset
 from emorl.ser.decode_dir import SCORE_FILES, write_decode_dir
 
 #: The predicted class of an answer outside the label set.
@@ -111,6 +112,9 @@ def write_lalm_decode_dir(
     decoded = sorted(decoded, key=lambda d: d.utt)
     with atomic_write(out_dir / "task") as f:
         f.write(task + "\n")
+    # The caption scorer's file name; imported here, as the caption metrics are slow to import.
+    from emorl.metrics.caption import CAPTIONS_FILE
+
     lines = []
     for d in decoded:
         answer = " ".join((d.answer or "").split())  # one line per utterance
@@ -138,3 +142,22 @@ def read_decoded(decode_dir: str | os.PathLike) -> list[Decoded]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; run emorl.bin.decode_lalm first")
     return read_jsonl(path)
+
+
+def merge_decode_dir(
+    data_dir: str | os.PathLike, out_dir: str | os.PathLike, task: dict, nj: int
+) -> list[Decoded]:
+    """After the ``nj`` jobs: check they cover ``data_dir`` and write the decode dir.
+
+    ``task``: the model dir's ``task.json`` (:func:`emorl.lalm.data.read_model_task`)."""
+    dataset = LalmDataset.from_dir(data_dir, task["task"], need_references=False)
+    decoded = merge_jobs(out_dir, nj, dataset.utts)
+    write_lalm_decode_dir(out_dir, task["task"], decoded, task["label_set"])
+    logging.info(
+        "%s: %d utterances, %d without an answer, %d in the exact format",
+        out_dir,
+        len(decoded),
+        sum(d.answer is None for d in decoded),
+        sum(d.format_valid for d in decoded),
+    )
+    return decoded

@@ -40,7 +40,7 @@ from emorl.atomic import atomic_write
 from emorl.cli import set_seed
 from emorl.data.labels import get_label_set
 from emorl.lalm import audio as audio_lib
-from emorl.lalm.data import LalmDataset
+from emorl.lalm.data import MODEL_TASK_FILE, LalmDataset
 from emorl.lalm.decode import decode_prompts
 from emorl.lalm.model import AudioLM, Prompt
 from emorl.lalm.prompts import check_task_format, instruction
@@ -48,7 +48,6 @@ from emorl.train import CheckpointManager, StepLogger, select_device
 
 TRAINABLE = ("projector", "text", "lora", "audio")
 SELECT_METRICS = ("dev_accuracy", "dev_loss")
-TASK_FILE = "task.json"
 
 
 @dataclass
@@ -295,16 +294,8 @@ def save_best(lm: AudioLM, config: SftConfig, model_dir: Path) -> None:
         "label_set": config.labels(),
         "prompt": config.prompt_text(),
     }
-    with atomic_write(model_dir / TASK_FILE) as f:
+    with atomic_write(model_dir / MODEL_TASK_FILE) as f:
         json.dump(task, f, indent=2)
-
-
-def read_task(model_dir: str | os.PathLike) -> dict:
-    """The ``task.json`` of an SFT'd model dir."""
-    path = Path(model_dir) / TASK_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; is {model_dir} a model dir written by SFT?")
-    return json.loads(path.read_text())
 
 
 def train_sft(

@@ -8,11 +8,18 @@ import pytest
 from sft_fixtures import make_data_dir, tiny_config
 
 from emorl.bin import score as ser_score
-from emorl.lalm.data import LalmDataset
-from emorl.lalm.decode import decode_job, merge_decode_dir, parse
-from emorl.lalm.decode_dir import UNPARSABLE, Decoded, job_utts, read_decoded, write_lalm_decode_dir
+from emorl.lalm.data import LalmDataset, read_model_task
+from emorl.lalm.decode import decode_job, parse
+from emorl.lalm.decode_dir import (
+    UNPARSABLE,
+    Decoded,
+    job_utts,
+    merge_decode_dir,
+    read_decoded,
+    write_lalm_decode_dir,
+)
 from emorl.lalm.score import score_decode_dir
-from emorl.lalm.sft import build_model, read_task, save_best
+from emorl.lalm.sft import build_model, save_best
 from emorl.ser.decode_dir import read_posteriors
 
 
@@ -30,7 +37,7 @@ def model_dir(tmp_path_factory, tiny_whisper):
 def test_decode_in_jobs_writes_a_scoreable_decode_dir(model_dir, tmp_path):
     data = make_data_dir(tmp_path, "test", 7, seed=50)
     (data / "targets").unlink()  # decoding needs no targets
-    task = read_task(model_dir)
+    task = read_model_task(model_dir)
     for job in (1, 2):
         decode_job(model_dir, data, tmp_path / "two", task, nj=2, job=job, max_new_tokens=6)
     two = merge_decode_dir(data, tmp_path / "two", task, nj=2)
@@ -111,7 +118,7 @@ def test_jobs_split_the_utterances_in_contiguous_parts():
 
 def test_merge_names_a_missing_job(model_dir, tmp_path):
     data = make_data_dir(tmp_path, "test", 4)
-    task = read_task(model_dir)
+    task = read_model_task(model_dir)
     decode_job(model_dir, data, tmp_path / "d", task, nj=2, job=1, max_new_tokens=2)
     with pytest.raises(FileNotFoundError, match="split2/2.jsonl: missing; decoding job 2 of 2"):
         merge_decode_dir(data, tmp_path / "d", task, nj=2)

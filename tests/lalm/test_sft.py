@@ -12,9 +12,9 @@ from safetensors.torch import load_file
 from sft_fixtures import make_data_dir, tiny_config
 
 from emorl.data.datadir import DataDirError
-from emorl.lalm.data import LalmDataset, length_batches, load_task_data
+from emorl.lalm.data import LalmDataset, length_batches, load_task_data, read_model_task
 from emorl.lalm.model import AudioLM
-from emorl.lalm.sft import build_model, read_task, set_trainable, train_sft
+from emorl.lalm.sft import build_model, set_trainable, train_sft
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_three_steps_change_the_projector_and_write_checkpoints_and_logs(
     assert list((exp / "tensorboard").glob("events.out.tfevents.*"))
     assert best["step"] == 3 and 0 <= best["dev_accuracy"] <= 1
     assert json.loads((exp / "best.json").read_text()) == best
-    task = read_task(exp / "model")
+    task = read_model_task(exp / "model")
     assert task["task"] == "emo" and task["format"] == "answer"
     assert task["label_set"][0] == "angry" and "angry" in task["prompt"]
     # the saved model loads, with the tokenizer trained on the recipe's text

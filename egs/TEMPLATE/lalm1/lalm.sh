@@ -122,9 +122,13 @@ if run_stage 3; then
     done
 fi
 
-if run_stage 4 "${skip_grpo}"; then
-    log "Error: stage 4 (GRPO of the audio-LM) is not implemented yet; use --skip_grpo true."
-    exit 2
+if run_stage 4; then
+    if [ "${skip_grpo}" = true ]; then
+        log "Stage 4: GRPO skipped (not implemented yet)"
+    else
+        log "Error: stage 4 (GRPO of the audio-LM) is not implemented yet; use --skip_grpo true."
+        exit 2
+    fi
 fi
 
 model_exps() {  # the trained models to decode: the SFT models of every seed
@@ -152,7 +156,7 @@ if run_stage 6; then
     log "Stage 6: score ${eval_sets} (${task})"
     for exp in $(model_exps); do
         for dset in ${eval_sets}; do
-            ${python} -m emorl.bin.score --task "${task}" --data_dir "data/${dset}" \
+            ${python} -m emorl.bin.score_lalm --task "${task}" --data_dir "data/${dset}" \
                 --decode_dir "${exp}/decode_${dset}" ${score_opts}
         done
     done
