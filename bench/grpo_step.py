@@ -12,8 +12,9 @@ subclass that does: the processor (Qwen2AudioProcessor) pads each clip to 30 s a
 placeholder, the features go to ``generate`` and to every log-probability pass (reference and
 policy), as a user of TRL would have to write it. The two trainers' steps alternate (each TRL step
 is followed by an emorl step), so that a change in the machine's load affects both alike. Each
-reported time is the median over ``--steps`` steps after ``--warmup`` warm-up steps (wall clock;
-the load average is printed with them); the last line of the output is one JSON object.
+reported time is the median over ``--steps`` steps after ``--warmup`` warm-up steps, in wall-clock
+seconds and in this process's CPU seconds (less sensitive to other processes on a shared machine;
+the load average is printed too); the last line of the output is one JSON object.
 
 ``--model_dir``: any Qwen2-Audio-architecture directory saved by ``AudioLM.save`` (the mini kinds,
 or a Qwen2-Audio checkpoint with its processor); without it a ``mini`` model (Whisper tiny.en tower,
@@ -99,9 +100,9 @@ def emorl_trainer(model_dir: Path, wave: np.ndarray, text: str, steps: int, work
 
 def trl_times(
     model_dir: Path, wave: np.ndarray, prompt: str, steps: int, work: Path, between
-) -> list[float]:
-    """Seconds of each optimiser step of TRL's GRPOTrainer with the audio passed through;
-    ``between(n)`` runs after TRL's step ``n``, outside its timing."""
+) -> list[tuple[float, float]]:
+    """``(wall, cpu)`` seconds of each optimiser step of TRL's GRPOTrainer with the audio passed
+    through; ``between(n)`` runs after TRL's step ``n``, outside its timing."""
     from datasets import Dataset
     from transformers import (
         AutoTokenizer,
@@ -173,10 +174,11 @@ def trl_times(
             self.times, self.start = [], None
 
         def on_step_begin(self, args, state, control, **kwargs):
-            self.start = time.perf_counter()
+            self.start = time.perf_counter(), time.process_time()
 
         def on_step_end(self, args, state, control, **kwargs):
-            self.times.append(time.perf_counter() - self.start)
+            wall, cpu = self.start
+            self.times.append((time.perf_counter() - wall, time.process_time() - cpu))
             between(len(self.times))
 
     torch.manual_seed(0)
@@ -245,29 +247,44 @@ def main() -> None:
         emorl_steps = emorl_trainer(model_dir, wave, text, total, work)
         prompt = AudioLM.load(model_dir, dtype="float32").chat_prompt(text)
         rows = []  # steps alternate, so that a change of the machine's load hits both alike
-        trl = trl_times(
-            model_dir, wave, prompt, total, work, lambda n: rows.append(emorl_steps.step(n))
-        )
+
+        def emorl_step(n):
+            cpu = time.process_time()
+            rows.append(emorl_steps.step(n))
+            rows[-1]["cpu_step"] = time.process_time() - cpu
+
+        trl = trl_times(model_dir, wave, prompt, total, work, emorl_step)
         rows, trl = rows[args.warmup :], trl[args.warmup :]
     load = (load_before + os.getloadavg()[0]) / 2
-    median = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k.startswith("time_")}
-    emorl, trl_median = median["time_step"], statistics.median(trl)
+    median = {
+        k: statistics.median(r[k] for r in rows) for k in rows[0] if k[:5] in ("time_", "cpu_s")
+    }
+    emorl, trl_median = median["time_step"], statistics.median(wall for wall, _ in trl)
+    emorl_cpu, trl_cpu = median["cpu_step"], statistics.median(cpu for _, cpu in trl)
     print(f"model {args.model_dir or 'mini (built)'}; 1 prompt x G={GROUP} x {TOKENS} tokens,")
     print(f"clip {args.clip_seconds} s, beta {BETA}, float32, {args.threads} threads;")
     print(
         f"median of {args.steps} steps after {args.warmup} warm-up steps; load average {load:.1f}"
     )
-    print(f"{'trainer':<28}{'s/step':>8}{'generate':>10}{'score':>8}{'update':>8}")
+    print(
+        f"{'trainer':<28}{'s/step':>8}{'generate':>10}{'score':>8}{'update':>8}{'cpu s/step':>12}"
+    )
     print(
         f"{'emorl GRPOTrainer':<28}{emorl:>8.3f}{median['time_generate']:>10.3f}"
-        f"{median['time_score']:>8.3f}{median['time_update']:>8.3f}"
+        f"{median['time_score']:>8.3f}{median['time_update']:>8.3f}{emorl_cpu:>12.3f}"
     )
-    print(f"{'TRL 1.16 GRPOTrainer+audio':<28}{trl_median:>8.3f}{'':>10}{'':>8}{'':>8}")
-    print(f"speedup {trl_median / emorl:.1f}x; emorl zero_adv_frac {rows[-1]['zero_adv_frac']}")
+    print(f"{'TRL 1.16 GRPOTrainer+audio':<28}{trl_median:>8.3f}{'':>26}{trl_cpu:>12.3f}")
+    print(
+        f"speedup {trl_median / emorl:.1f}x (cpu time {trl_cpu / emorl_cpu:.1f}x); "
+        f"emorl zero_adv_frac {rows[-1]['zero_adv_frac']}"
+    )
     result = {
         "emorl_sec_per_step": round(emorl, 4),
         "trl_sec_per_step": round(trl_median, 4),
         "speedup": round(trl_median / emorl, 2),
+        "emorl_cpu_sec_per_step": round(emorl_cpu, 4),
+        "trl_cpu_sec_per_step": round(trl_cpu, 4),
+        "speedup_cpu": round(trl_cpu / emorl_cpu, 2),
         "emorl_generate_sec": round(median["time_generate"], 4),
         "emorl_update_sec": round(median["time_update"], 4),
         "clip_seconds": args.clip_seconds,

@@ -31,7 +31,7 @@ from pathlib import Path
 from emorl import cli
 from emorl.atomic import atomic_write
 from emorl.data.labels import get_label_set
-from emorl.fingerprint import data_audio_sha256, json_sha256, tree_sha256
+from emorl.fingerprint import file_sha256, json_sha256, tree_sha256
 from emorl.lalm.model import META, AudioLM
 from emorl.lalm.prompts import FORMATS, TASKS, instruction
 from emorl.lalm.sft import TASK_FILE, read_task
@@ -146,7 +146,8 @@ def input_fingerprint(args: argparse.Namespace, dataset: PromptDataset) -> dict:
         base = Path(base) if Path(base).is_absolute() else Path(args.init_model) / base
         fingerprint["base_model"] = tree_sha256(base)
     fingerprint["train_references"] = json_sha256(dataset.references)
-    fingerprint["train_audio"] = data_audio_sha256(args.train_data)
+    audio = [Path(args.train_data) / name for name in ("wav.scp", "segments")]
+    fingerprint["train_audio"] = json_sha256([file_sha256(p) for p in audio if p.is_file()])
     return fingerprint
 
 
