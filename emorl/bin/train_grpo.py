@@ -32,9 +32,9 @@ from emorl import cli
 from emorl.atomic import atomic_write
 from emorl.data.labels import get_label_set
 from emorl.fingerprint import file_sha256, json_sha256, tree_sha256
+from emorl.lalm.data import MODEL_TASK_FILE, read_model_task
 from emorl.lalm.model import META, AudioLM
 from emorl.lalm.prompts import FORMATS, TASKS, instruction
-from emorl.lalm.sft import TASK_FILE, read_task
 from emorl.rl.grpo_trainer import (
     LOSS_TYPES,
     SCALE_REWARDS,
@@ -116,18 +116,19 @@ def task_of(args: argparse.Namespace) -> dict:
     it), else the options (the instruction of :func:`emorl.lalm.prompts.instruction`)."""
     given = {"task": args.task, "format": args.format}
     given["label_set"] = list(get_label_set(args.label_set)) if args.label_set else None
-    if (Path(args.init_model) / TASK_FILE).is_file():
-        task = read_task(args.init_model)
+    if (Path(args.init_model) / MODEL_TASK_FILE).is_file():
+        task = read_model_task(args.init_model)
         for key, value in given.items():
             if value is not None and value != task[key]:
                 raise ValueError(
-                    f"--{key} {value} contradicts {Path(args.init_model) / TASK_FILE} "
+                    f"--{key} {value} contradicts {Path(args.init_model) / MODEL_TASK_FILE} "
                     f"({key} {task[key]}): the model was fine-tuned for that"
                 )
         return task
     if args.task is None or args.format is None:
         raise ValueError(
-            f"{args.init_model} has no {TASK_FILE} (not an SFT model dir): give --task and --format"
+            f"{args.init_model} has no {MODEL_TASK_FILE} (not an SFT model dir): "
+            "give --task and --format"
         )
     if args.task == "emo" and not given["label_set"]:
         raise ValueError("--task emo needs --label_set")
@@ -196,7 +197,7 @@ def run(args: argparse.Namespace) -> None:
     )
     GRPOTrainer(lm, dataset, config, settings).train()
     lm.save(exp_dir / "model")
-    with atomic_write(exp_dir / "model" / TASK_FILE) as f:
+    with atomic_write(exp_dir / "model" / MODEL_TASK_FILE) as f:
         json.dump(task, f, indent=2)
     logging.info("model written to %s", exp_dir / "model")
 
