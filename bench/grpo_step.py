@@ -20,8 +20,14 @@ the load average is printed too); the last line of the output is one JSON object
 or a Qwen2-Audio checkpoint with its processor); without it a ``mini`` model (Whisper tiny.en tower,
 the mini text model) is built in a temporary directory.
 
+On a shared machine whose cores are busy with other processes, OpenMP threads that spin while
+waiting for a descheduled partner slow every small operation down (emorl's step is made of many);
+``OMP_WAIT_POLICY=PASSIVE`` makes them sleep instead, for both trainers. The policy in force is
+printed with the results.
+
 Usage:
-    python bench/grpo_step.py [--model_dir DIR] [--steps 5] [--warmup 2] [--clip_seconds 4]
+    [OMP_WAIT_POLICY=PASSIVE] python bench/grpo_step.py [--model_dir DIR] [--steps 5] \
+        [--warmup 2] [--clip_seconds 4] [--threads 2]
 """
 
 from __future__ import annotations
@@ -262,7 +268,11 @@ def main() -> None:
     emorl, trl_median = median["time_step"], statistics.median(wall for wall, _ in trl)
     emorl_cpu, trl_cpu = median["cpu_step"], statistics.median(cpu for _, cpu in trl)
     print(f"model {args.model_dir or 'mini (built)'}; 1 prompt x G={GROUP} x {TOKENS} tokens,")
-    print(f"clip {args.clip_seconds} s, beta {BETA}, float32, {args.threads} threads;")
+    policy = os.environ.get("OMP_WAIT_POLICY", "default")
+    print(
+        f"clip {args.clip_seconds} s, beta {BETA}, float32, {args.threads} threads "
+        f"(OMP_WAIT_POLICY {policy});"
+    )
     print(
         f"median of {args.steps} steps after {args.warmup} warm-up steps; load average {load:.1f}"
     )
@@ -291,6 +301,7 @@ def main() -> None:
         "group_size": GROUP,
         "completion_tokens": TOKENS,
         "threads": args.threads,
+        "omp_wait_policy": policy,
         "load_average": round(load, 1),
         "model_dir": str(args.model_dir) if args.model_dir else "mini (built)",
     }
