@@ -35,6 +35,7 @@ from pathlib import Path
 
 import torch
 from tqdm import tqdm
+from transformers import get_linear_schedule_with_warmup
 
 from emorl.atomic import atomic_write
 from emorl.cli import set_seed
@@ -308,6 +309,10 @@ def train_sft(
 ) -> dict:
     """Fine-tune, select on dev, save ``exp_dir/model``; returns the best dev scores."""
     config.check()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RuntimeError(
+            "data-parallel SFT is not implemented yet: run one process (--ngpu 0 or 1)"
+        )
     exp_dir = Path(exp_dir)
     set_seed(config.seed)
     lm = build_model(config, train)
@@ -331,8 +336,6 @@ def train_sft(
         micro_per_epoch * config.num_epochs / config.grad_accum
     )
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    from transformers import get_linear_schedule_with_warmup
-
     scheduler = get_linear_schedule_with_warmup(
         optimizer, min(config.warmup_steps, total_steps), total_steps
     )
