@@ -47,7 +47,8 @@ from emorl.train import select_device
 
 DEFAULTS = GRPOConfig()
 HELP = {
-    "rewards": "reward weights and options: name=weight,... or a yaml mapping",
+    "rewards": "reward weights and options: name=weight,... or a yaml mapping (the format "
+    "reward checks the run's format unless given one)",
     "num_generations": "completions per prompt (the group size G)",
     "prompts_per_step": "prompts per generation batch",
     "max_completion_length": "tokens sampled at most per completion",

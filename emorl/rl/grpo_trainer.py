@@ -9,7 +9,8 @@ One step, on ``prompts_per_step`` utterances of the training set (a seeded permu
    generator is seeded by the seed and the step);
 2. **score**: every completion is parsed once (:func:`emorl.lalm.prompts.parse_completion` in the
    run's output ``format``); the registry's rewards (:func:`emorl.rl.rewards.build_rewards`, a
-   ``rewards:`` mapping of weights and options) get the answers as predictions and the context
+   ``rewards:`` mapping of weights and options; the ``format`` reward checks the run's format
+   unless its options name one) get the answers as predictions and the context
    ``utts``, ``completions``, ``parsed``, ``step``, ``total_steps`` (and ``label_set`` for emo);
    advantages per group (:func:`emorl.rl.grpo.group_advantages`, ``scale_rewards``);
 3. **update**: ``num_iterations`` optimiser steps on this generation batch; each pass computes the
@@ -69,6 +70,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from emorl.data.audio import load_utterance
 from emorl.lalm import audio as audio_lib
@@ -133,7 +135,29 @@ class GRPOConfig:
             raise ValueError("beta must be >= 0, epsilon and temperature > 0")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        self.rewards = parse_reward_spec(self.rewards)
+        self.rewards = parse_reward_spec(with_format_option(self.rewards, self.format))
+
+
+def with_format_option(spec: dict | str, fmt: str) -> dict | str:
+    """The reward spec with the ``format`` reward checking the run's output format unless it
+    names one (``rewards: {format: 0.5}`` in a config shared by the three formats)."""
+    if isinstance(spec, str):
+        text = spec.strip()
+        if text.startswith("{"):
+            spec = yaml.safe_load(text)
+        elif "format=" not in text:
+            return spec
+        else:  # name=weight,...: the registry's command-line form
+            spec = dict(part.split("=", 1) for part in text.split(",") if part.strip())
+            spec = {name.strip(): float(weight) for name, weight in spec.items()}
+    if not isinstance(spec, dict) or "format" not in spec:
+        return spec
+    spec = dict(spec)
+    value = spec["format"]
+    options = dict(value) if isinstance(value, dict) else {"weight": value}
+    options.setdefault("format", fmt)
+    spec["format"] = options
+    return spec
 
 
 class PromptDataset:

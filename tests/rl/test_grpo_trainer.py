@@ -344,3 +344,15 @@ def test_kl_without_lora_needs_a_frozen_reference(make_lm, dataset, length_rewar
     with pytest.raises(LalmError, match="freeze_reference"):
         trainer_of(make_lm(freeze=False), dataset, config(beta=0.04), tmp_path)
     trainer_of(make_lm(freeze=False), dataset, config(beta=0.0), tmp_path)  # no reference needed
+
+
+def test_format_reward_checks_the_run_format_unless_told():
+    assert config(format="esr", rewards={"format": 0.5}).rewards == {
+        "format": {"weight": 0.5, "format": "esr"}
+    }
+    assert config(format="think", rewards="accuracy=1,format=0.5").rewards == {
+        "accuracy": {"weight": 1.0},
+        "format": {"weight": 0.5, "format": "think"},
+    }
+    given = config(format="esr", rewards="{format: {weight: 1, format: answer}}").rewards
+    assert given == {"format": {"weight": 1.0, "format": "answer"}}
