@@ -49,6 +49,8 @@ Compared with TRL's ``GRPOTrainer`` (whose option names are kept: ``num_generati
   loss without the audio features;
 - each clip is encoded once per step, at its true length; TRL's processor pads every clip to 30 s
   and the model re-encodes it in every forward;
+- the prompt runs once per group in every log-probability pass (its KV cache repeated for the
+  ``G`` completions, :meth:`AudioLM.logprobs`); TRL runs it once per completion;
 - zero-advantage groups are skipped (TRL computes them, and applies their KL term);
 - ``loss_type`` is ``sequence`` (TRL's ``grpo``) or ``token`` (TRL's ``dapo``/``bnpo``: all the
   batch's tokens); ``scale_rewards`` is ``group``, ``batch`` or ``none`` as in TRL;
