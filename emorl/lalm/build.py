@@ -41,7 +41,9 @@ DEFAULT_SYSTEM = "You are a helpful assistant."
 CHAT_TOKENS = (IM_START, IM_END)
 AUDIO_TOKENS = (AUDIO_BOS, AUDIO, AUDIO_EOS)
 
-# Text model of the mini kind (timed on 2 CPU cores: see the lalm module docstring).
+# Text model of the mini kind: 12.8M parameters with the tiny.en tower (vocab ~650). Measured on
+# one CPU thread: an SFT step of 8 clips of 2-4 s with a short target takes 1.8 CPU-s (0.9 s with
+# the audio tower frozen), so a few epochs over 1000 utterances take minutes.
 MINI_TEXT = {
     "hidden_size": 256,
     "num_hidden_layers": 4,

@@ -37,7 +37,9 @@ prompt ``r // group_size``)::
 Options: ``enable_lora(r, alpha, dropout, target_modules, train_projector)`` (peft, text model
 only), ``gradient_checkpointing(True)``, ``dtype`` (``float32``/``bfloat16``) when building or
 loading, ``long_audio`` (``split``/``truncate``/``error``), ``freeze_reference()`` for the KL
-reference of a model trained without LoRA.
+reference of a model trained without LoRA, ``merge_lora()`` to fold an SFT adapter into the
+weights before GRPO's own adapter (its reference is then the SFT model), ``freeze_audio_tower()``,
+``to(device)``, ``train()``/``eval()``, ``parameters()`` (the trainable ones).
 
 The prompt follows Qwen2-Audio-Instruct's chat template: ``<|im_start|>system ...<|im_end|>``,
 then the user turn ``Audio 1: <|audio_bos|><|AUDIO|>*n<|audio_eos|>\\n{text}``, then
@@ -113,8 +115,7 @@ def check_model_dir(path: str | os.PathLike) -> dict:
     config = {}
     if (path / "config.json").is_file():
         config = json.loads((path / "config.json").read_text())
-    weights = list(path.glob("*.safetensors")) + list(path.glob("*.safetensors.index.json"))
-    if not weights and not (path / META).is_file():
+    if not list(path.glob("*.safetensors")):
         missing.append("*.safetensors")
     model_type = config.get("model_type")
     if model_type != "qwen2_audio" or missing:
@@ -265,6 +266,13 @@ class AudioLM:
             with atomic_write(path / META) as f:
                 json.dump(meta, f, indent=2)
 
+    def to(self, device: str | torch.device) -> AudioLM:
+        """Move the model (and a frozen reference copy) to ``device``; returns self."""
+        self.model.to(device)
+        if self._frozen is not None:
+            self._frozen.to(device)
+        return self
+
     def train(self, mode: bool = True) -> AudioLM:
         """Training mode (dropout on) for the model; returns self."""
         (self.peft or self.model).train(mode)
@@ -318,6 +326,20 @@ class AudioLM:
             modules_to_save=["multi_modal_projector"] if train_projector else None,
         )
         self.peft = get_peft_model(self.model, config)
+
+    def merge_lora(self) -> None:
+        """Fold the LoRA adapter (and the trained projector) into the weights and drop LoRA.
+
+        For GRPO after a LoRA SFT: merge, then :meth:`enable_lora` again, so that the reference
+        (adapter off) is the SFT model. The merged model is saved in full (no base dir)."""
+        if self.peft is None:
+            raise LalmError("merge_lora: LoRA is not enabled")
+        self.model = self.peft.merge_and_unload()
+        self.peft, self.lora, self.source_dir = None, None, None
+
+    def freeze_audio_tower(self) -> None:
+        """Train no audio encoder weight (the projector still trains); its backward is skipped."""
+        self.model.model.audio_tower.requires_grad_(False)
 
     def gradient_checkpointing(self, enable: bool = True) -> None:
         """Recompute activations in the backward pass (text layers and audio layers)."""

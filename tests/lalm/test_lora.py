@@ -89,3 +89,23 @@ def test_lora_on_a_model_built_in_memory_saves_its_base(tiny_lm, tmp_path):
     torch.testing.assert_close(logprobs(loaded, prompts, ids, mask), policy)
     with loaded.reference():
         torch.testing.assert_close(logprobs(loaded, prompts, ids, mask), base)
+
+
+def test_merge_lora_makes_the_trained_model_the_next_reference(tiny_lm, tmp_path):
+    prompts, ids, mask = batch(tiny_lm)
+    tiny_lm.enable_lora(r=4)
+    perturb_adapter(tiny_lm)
+    sft = logprobs(tiny_lm, prompts, ids, mask)
+    tiny_lm.merge_lora()
+    assert tiny_lm.peft is None and tiny_lm.lora is None
+    assert not any("lora_" in n for n, _ in tiny_lm.model.named_parameters())
+    torch.testing.assert_close(logprobs(tiny_lm, prompts, ids, mask), sft)
+    tiny_lm.enable_lora(r=4)
+    perturb_adapter(tiny_lm)
+    assert (logprobs(tiny_lm, prompts, ids, mask) - sft).abs().max() > 1e-3
+    with tiny_lm.reference():
+        torch.testing.assert_close(logprobs(tiny_lm, prompts, ids, mask), sft)
+    tiny_lm.save(tmp_path / "grpo")  # the merged base is saved beside the new adapter
+    loaded = AudioLM.load(tmp_path / "grpo")
+    with loaded.reference():
+        torch.testing.assert_close(logprobs(loaded, prompts, ids, mask), sft)

@@ -83,6 +83,18 @@ def test_logprobs_backward_reaches_projector_and_text_model(tiny_lm):
     assert inner.audio_tower.embed_positions.weight.grad is None  # frozen sinusoids
 
 
+def test_frozen_audio_tower_leaves_the_projector_training(tiny_lm):
+    tiny_lm.freeze_audio_tower()
+    inner = tiny_lm.model.model
+    trainable = {id(p) for p in tiny_lm.parameters()}
+    assert not any(id(p) in trainable for p in inner.audio_tower.parameters())
+    prompts = prompts_of(tiny_lm)
+    ids, mask = tiny_lm.completion_ids(["angry", "sad"])
+    (-tiny_lm.logprobs(prompts, ids, mask).sum()).backward()
+    assert inner.multi_modal_projector.linear.weight.grad.abs().sum() > 0
+    assert inner.audio_tower.conv1.weight.grad is None
+
+
 def test_greedy_generation_equals_stepwise_argmax(tiny_lm):
     waves = [synth_wave(1.0, seed=0), synth_wave(2.3, seed=1)]
     prompts = [tiny_lm.prepare(f"u{i}", w, QUESTION) for i, w in enumerate(waves)]
