@@ -13,9 +13,6 @@ import json
 import os
 from pathlib import Path
 
-#: The files of a Kaldi data dir that decide which audio a dump encodes.
-AUDIO_FILES = ("wav.scp", "segments")
-
 
 def file_sha256(path: str | os.PathLike) -> str:
     """sha256 of a file's bytes (a missing file stops, naming it)."""
@@ -44,14 +41,6 @@ def json_sha256(value) -> str:
     """sha256 of a json-able value in canonical form (sorted keys)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def data_audio_sha256(data_dir: str | os.PathLike) -> str:
-    """sha256 over the contents of a data dir's ``wav.scp`` and ``segments`` (those present)."""
-    data_dir = Path(data_dir)
-    return json_sha256(
-        {name: file_sha256(data_dir / name) for name in AUDIO_FILES if (data_dir / name).is_file()}
-    )
 
 
 def dump_fingerprint(dump_dir: str | os.PathLike) -> str:

@@ -1,4 +1,4 @@
-# Shell helpers of the staged recipe scripts (emo1/emo.sh, lalm1/lalm.sh), sourced by them.
+# Shell helpers of the staged recipe scripts (egs/TEMPLATE/<task>/<name>.sh), sourced by them.
 #
 # A unit of work (a data dir, a feature dump, a model, a decode dir) is run by run_unit, which
 # writes <dir>/.done holding the unit's signature: its command line, the md5 of every file the

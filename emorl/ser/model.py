@@ -24,7 +24,7 @@ from torch import nn
 
 import emorl
 from emorl.atomic import atomic_write
-from emorl.train.checkpoint import CheckpointError, load_checkpoint_file
+from emorl.safe_load import CheckpointError, load_checkpoint_file
 
 POOLINGS = ("stats", "attentive", "mean")
 #: Keys of the model config that define the architecture (``SERClassifier(**...)``).

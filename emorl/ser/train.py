@@ -42,7 +42,6 @@ from emorl.ser.infer import predict_posteriors
 from emorl.ser.model import POOLINGS, SERClassifier, save_model
 from emorl.train import CheckpointManager, Distributed, StepLogger
 
-CURVE_COLUMNS = ("epoch", "train_loss", "dev_loss", "dev_ua", "dev_wa", "dev_macro_f1", "lr")
 SELECT_METRICS = ("ua", "wa", "macro_f1", "weighted_f1", "loss")
 
 

@@ -102,6 +102,8 @@ def trained(recipe) -> Path:
 
 def test_train_ser_learns_and_writes_its_outputs(trained):
     curve = read_csv(trained / "train_log.csv")
+    events = list((trained / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 0  # beside the CSV, as ESPnet's
     assert list(curve[0]) == [
         "epoch",
         "train_loss",
