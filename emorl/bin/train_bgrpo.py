@@ -32,14 +32,13 @@ from pathlib import Path
 import torch
 
 from emorl import cli
-from emorl.bin.infer_ser import check_dump_matches
 from emorl.data.datadir import DataDir
 from emorl.data.feats import read_feats
 from emorl.data.labels import map_labels, read_label_map
 from emorl.rl.bgrpo import ACTIONS, METHODS, AdaptConfig, adapt
 from emorl.rl.teacher import TEACHERS, teacher_posteriors
 from emorl.ser.dataset import FeatsDataset
-from emorl.ser.infer import predict_posteriors
+from emorl.ser.infer import check_dump_matches, predict_posteriors
 from emorl.ser.model import load_model, save_model
 from emorl.ser.train import feature_stats, load_split
 
