@@ -37,17 +37,22 @@ def job_devices(nj: int, ngpu: int) -> list[str]:
 
 
 _worker: Recognizer | None = None
+_worker_error: Exception | None = None
 
 
 def _init_worker(model, devices, num_threads: int, options: dict) -> None:
-    global _worker
+    global _worker, _worker_error
     if num_threads > 0:
         torch.set_num_threads(num_threads)
-    _worker = load_recognizer(model, device=devices.get(), **options)
+    try:
+        _worker = load_recognizer(model, device=devices.get(), **options)
+    except Exception as e:  # raised by the first task, so that the caller sees the message
+        _worker_error = e
 
 
 def _work(files: Sequence[str]) -> list[Recognition]:
-    assert _worker is not None
+    if _worker_error is not None:
+        raise _worker_error
     return _worker.recognize_batch(files)
 
 

@@ -16,6 +16,8 @@ import soundfile
 
 from emorl.bin import infer_ser, score, train_ser
 from emorl.data.datadir import DataDir
+from emorl.data.feats import FeatsInfo
+from emorl.ser.model import SERClassifier, save_model
 from emorl.upstream import get_upstream
 from emorl.upstream.dump import extract_job, merge
 
@@ -88,3 +90,24 @@ def make_ser_exp(root: Path) -> Path:
         infer_ser.main(["--model_dir", EXP, "--feats_dir", "dump/fbank/test", "--out_dir", decode])
         score.main(["--data_dir", "data/test", "--decode_dir", decode])
     return (root / EXP).resolve()
+
+
+def whisper_small_model(model_dir: Path, checkpoint: str) -> Path:
+    """A classifier over whisper_small mean+std features (13 layers x 2 x 768), with the
+    feats_info.json of its dump in the dir, as a packed model holds it."""
+    feats = {"upstream": "whisper_small", "layers": list(range(13)), "dim": 1536}
+    model = SERClassifier(input_dim=1536, num_layers=13, num_classes=4, hidden_dims=[4])
+    save_model(
+        model, model_dir, LABELS, {**model.config, "feats": {**feats, "pooling": "mean_std"}}
+    )
+    FeatsInfo(
+        **feats,
+        frame_rate=None,
+        pooling="mean_std",
+        extra={
+            "upstream": {"checkpoint": checkpoint, "pad30": False},
+            "upstream_options": {},
+            "downsample": 1,
+        },
+    ).save(model_dir)
+    return model_dir

@@ -7,12 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ser_exp import LABELS
+from ser_exp import whisper_small_model
 
-from emorl.data.feats import FeatsInfo
 from emorl.infer import KINDS, Recognizer, RecognizerError, detect_kind, register_kind
 from emorl.infer.ser import SERRecognizer, training_feats_info
-from emorl.ser.model import SERClassifier, save_model
 
 
 def test_a_stage3_dir_is_of_the_ser_kind(ser_exp):
@@ -83,27 +81,6 @@ def test_a_registered_kind_is_detected_from_what_the_dir_holds(marker_kind, tmp_
     marker_kind.detects_models = True
     with pytest.raises(RecognizerError, match="matches several kinds"):
         detect_kind(ser_exp)
-
-
-def whisper_small_model(model_dir: Path, checkpoint: str) -> Path:
-    """A classifier over whisper_small mean+std features (13 layers x 2 x 768), with the
-    feats_info.json of its dump in the dir, as a packed model holds it."""
-    feats = {"upstream": "whisper_small", "layers": list(range(13)), "dim": 1536}
-    model = SERClassifier(input_dim=1536, num_layers=13, num_classes=4, hidden_dims=[4])
-    save_model(
-        model, model_dir, LABELS, {**model.config, "feats": {**feats, "pooling": "mean_std"}}
-    )
-    FeatsInfo(
-        **feats,
-        frame_rate=None,
-        pooling="mean_std",
-        extra={
-            "upstream": {"checkpoint": checkpoint, "pad30": False},
-            "upstream_options": {},
-            "downsample": 1,
-        },
-    ).save(model_dir)
-    return model_dir
 
 
 def test_a_missing_upstream_checkpoint_says_where_it_is_looked_for(tmp_path, monkeypatch):
