@@ -4,7 +4,9 @@ A *kind* is a :class:`Recognizer` subclass registered with :func:`register_kind`
 name, what a dir of that kind holds (``holds``, shown when a dir matches no kind), ``detect(dir)``
 (does the dir hold such a model), ``load(dir, **options)`` and ``pack_files(dir)`` (the files a
 packed model of that kind carries). :meth:`Recognizer.from_exp_dir` detects the kind of a dir from
-what it holds; a packed model names its kind in its manifest.
+what it holds; a packed model names its kind in its manifest. A kind returns :class:`Recognition`
+objects; one without class posteriors (an audio-language model) leaves ``posteriors`` empty and
+puts what it generated (the raw completion, its parsed answer) into ``extra``.
 """
 
 from __future__ import annotations

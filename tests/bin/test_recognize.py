@@ -61,23 +61,19 @@ def test_tsv_and_json_lines_in_input_order(exp, clips, capsys):
     assert record["num_windows"] == 1 and record["duration"] == pytest.approx(1.6, abs=1e-3)
 
 
-def test_two_jobs_give_the_lines_of_one_with_progress(exp, clips, tmp_path, capsys):
-    one, two = tmp_path / "one.tsv", tmp_path / "two.tsv"
-    recognize.main(["--exp_dir", str(exp), str(clips), "--out", str(one), "--files_per_batch", "4"])
+def test_progress_on_many_files_and_output_file(exp, clips, tmp_path, capsys):
+    out = tmp_path / "one.tsv"
+    recognize.main(["--exp_dir", str(exp), str(clips), "--out", str(out), "--files_per_batch", "4"])
     assert "12/12" in capsys.readouterr().err  # the progress bar (10 files or more)
-    recognize.main(
-        [
-            "--exp_dir",
-            str(exp),
-            str(clips),
-            "--out",
-            str(two),
-            "--nj",
-            "2",
-            "--files_per_batch",
-            "4",
-        ]
-    )
+    assert len(lines(out.read_text())) == 12
+
+
+@pytest.mark.slow
+def test_two_jobs_give_the_lines_of_one(exp, clips, tmp_path, capsys):
+    one, two = tmp_path / "one.tsv", tmp_path / "two.tsv"
+    options = ["--exp_dir", str(exp), str(clips), "--files_per_batch", "4"]
+    recognize.main([*options, "--out", str(one)])
+    recognize.main([*options, "--out", str(two), "--nj", "2"])
     first, second = lines(one.read_text()), lines(two.read_text())
     assert len(first) == 12
     assert [line.split("\t")[:2] for line in first] == [line.split("\t")[:2] for line in second]
@@ -85,6 +81,12 @@ def test_two_jobs_give_the_lines_of_one_with_progress(exp, clips, tmp_path, caps
         pa = [float(x.split(":")[1]) for x in a.split("\t")[2].split()]
         pb = [float(x.split(":")[1]) for x in b.split("\t")[2].split()]
         np.testing.assert_allclose(pa, pb, atol=2e-4)  # printed to 4 decimals
+    capsys.readouterr()
+    # A job that cannot load the model reports why (not just a broken pool).
+    with pytest.raises(SystemExit) as stop:
+        recognize.main(["--exp_dir", str(tmp_path), str(clips), "--nj", "2"])
+    assert stop.value.code == 1
+    assert f"{tmp_path}: no model of a known kind" in capsys.readouterr().err
 
 
 def test_bad_input_stops_naming_it(exp, clips, tmp_path, capsys):
