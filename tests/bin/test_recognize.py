@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "infer"))
 from ser_exp import make_ser_exp, speechlike  # noqa: E402
 
 from emorl.bin import recognize  # noqa: E402
 from emorl.infer import Recognizer  # noqa: E402
+from emorl.infer.run import job_devices  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +121,13 @@ def test_bad_input_stops_naming_it(exp, clips, tmp_path, capsys):
             ]
         )
     assert not out.exists()  # nothing half-written
+
+
+def test_jobs_share_the_cpu_or_take_the_gpus_in_turn(monkeypatch):
+    assert job_devices(3, 0) == ["cpu", "cpu", "cpu"]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert job_devices(3, 2) == ["cuda:0", "cuda:1", "cuda:0"]
+    with pytest.raises(ValueError, match="--ngpu 3, but this machine has 2 GPUs"):
+        job_devices(1, 3)
+    with pytest.raises(ValueError, match="nj must be positive"):
+        job_devices(0, 0)
