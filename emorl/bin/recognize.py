@@ -23,11 +23,9 @@ from tqdm import tqdm
 from emorl import cli
 from emorl.atomic import atomic_write
 from emorl.data.audio import AudioError
-from emorl.infer import RecognizerError
 from emorl.infer.audio import expand_inputs
 from emorl.infer.run import FORMATS, format_line, recognize_files
 from emorl.infer.ser import DEFAULT_WINDOW_SECONDS
-from emorl.upstream import UpstreamError
 
 #: Inputs from which on a progress bar is shown.
 PROGRESS_MIN_FILES = 10
@@ -93,7 +91,7 @@ def main(argv=None) -> None:
                 for result in results:
                     f.write(format_line(result, args.output, args.top) + "\n")
                     progress.update()
-    except (AudioError, RecognizerError, UpstreamError) as e:
+    except ValueError as e:  # bad input: AudioError, RecognizerError, UpstreamError, options
         progress.close()
         logging.error("%s", e)
         sys.exit(1)

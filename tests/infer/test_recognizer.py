@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -163,8 +164,6 @@ def test_bad_audio_is_named(ser_exp, tmp_path):
 def test_exp_dir_found_through_config_yaml_or_explained(ser_exp, tmp_path):
     """The dump is found relative to the recipe dir; when it is gone the error says where it was
     looked for."""
-    import shutil
-
     exp = tmp_path / "exp/fbank/ser_ser/seed1"
     shutil.copytree(ser_exp, exp)
     with pytest.raises(RecognizerError, match=r"train_feats dump/fbank/train: its feats_info"):
