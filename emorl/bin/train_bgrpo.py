@@ -32,7 +32,6 @@ from pathlib import Path
 import torch
 
 from emorl import cli
-from emorl.bin.infer_ser import check_dump_matches
 from emorl.data.datadir import DataDir
 from emorl.data.feats import read_feats
 from emorl.data.labels import map_labels, read_label_map
@@ -40,7 +39,7 @@ from emorl.rl.bgrpo import ACTIONS, METHODS, AdaptConfig, adapt
 from emorl.rl.rewards import build_rewards
 from emorl.rl.teacher import TEACHERS, teacher_posteriors
 from emorl.ser.dataset import FeatsDataset
-from emorl.ser.infer import predict_posteriors
+from emorl.ser.infer import check_dump_matches, predict_posteriors
 from emorl.ser.model import load_model, save_model
 from emorl.ser.train import feature_stats, load_split
 
