@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emorl.rl.bgrpo import AdaptConfig, adapt
+from emorl.rl.bgrpo import AdaptConfig, AdaptData, AdaptRun, adapt
 from emorl.ser.dataset import FeatsDataset, make_loader
 from emorl.ser.infer import predict_posteriors
 from emorl.ser.model import SERClassifier
@@ -109,7 +109,7 @@ def main() -> None:
 
     def adapt_epoch(config: AdaptConfig) -> None:
         with tempfile.TemporaryDirectory() as exp_dir:
-            adapt(new_model(), unlabeled, config, exp_dir, teacher_table=table, init_table=table)
+            adapt(new_model(), AdaptData(unlabeled, table, table), config, AdaptRun(exp_dir))
 
     runs = {
         "supervised (stage 3)": lambda: supervised_epoch(

@@ -39,7 +39,7 @@ from emorl.cli import str2bool
 from emorl.data.datadir import DataDir
 from emorl.data.feats import read_feats
 from emorl.upstream import get_upstream
-from emorl.upstream.dump import extract_job, merge
+from emorl.upstream.dump import DumpOptions, extract_job, merge
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "egs" / "mini_emo" / "emo1" / "conf" / "upstream"
@@ -78,7 +78,7 @@ def throughput(args, work: Path) -> None:
         upstream, load = build(spec)
         pooling = "none" if upstream.frame_rate is None else "mean_std"
         start = time.perf_counter()
-        extract_job(data, upstream, work / spec.replace(":", "_"), pooling=pooling)
+        extract_job(data, upstream, work / spec.replace(":", "_"), DumpOptions(pooling=pooling))
         took = times[spec] = time.perf_counter() - start
         name, _, mode = spec.partition(":")
         speedup = ""
@@ -210,7 +210,7 @@ def ser_probe(args, work: Path) -> None:
         feats = {}
         for name, data in sets.items():
             out = work / "probe" / spec.replace(":", "_") / name
-            extract_job(data, upstream, out, pooling="mean_std")
+            extract_job(data, upstream, out, DumpOptions(pooling="mean_std"))
             merge(data, out, nj=1)
             feats.update(read_feats(out)[1])
         scores = probe_scores(feats, sets[args.probe_train], {s: sets[s] for s in args.probe_eval})

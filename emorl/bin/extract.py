@@ -24,8 +24,9 @@ import torch
 
 from emorl import cli
 from emorl.data.datadir import DataDir
+from emorl.train import select_device
 from emorl.upstream import OPTIONS, UpstreamError, get_upstream, options
-from emorl.upstream.dump import DTYPES, POOLINGS, extract_job
+from emorl.upstream.dump import DTYPES, POOLINGS, DumpOptions, extract_job
 
 
 def get_parser():
@@ -94,9 +95,7 @@ def main(argv=None) -> None:
     cli.setup_logging()
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
-    device = (
-        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    )
+    device = str(select_device(args.device))
     upstream_opts = {
         o.name: getattr(args, o.name) for o in OPTIONS if getattr(args, o.name) is not None
     }
@@ -118,17 +117,19 @@ def main(argv=None) -> None:
         data,
         upstream,
         args.out_dir,
+        DumpOptions(
+            layers=args.layers,
+            pooling=args.pooling,
+            downsample=args.downsample,
+            dtype=args.dtype,
+            on_rate_mismatch=args.on_rate_mismatch,
+            chunk_size=args.chunk_size,
+            batch_seconds=args.batch_seconds,
+            max_batch_size=args.max_batch_size,
+            extra={"upstream_options": upstream_opts},
+        ),
         nj=args.nj,
         job=args.job,
-        layers=args.layers,
-        pooling=args.pooling,
-        downsample=args.downsample,
-        dtype=args.dtype,
-        on_rate_mismatch=args.on_rate_mismatch,
-        chunk_size=args.chunk_size,
-        batch_seconds=args.batch_seconds,
-        max_batch_size=args.max_batch_size,
-        extra={"upstream_options": upstream_opts},
     )
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import torch
-
 from emorl import cli
 from emorl.data.feats import read_feats
-from emorl.ser.infer import check_dump_matches, predict_posteriors, write_decode_dir
-from emorl.ser.model import load_model
+from emorl.ser.infer import predict_posteriors, write_decode_dir
+from emorl.ser.model import check_dump_matches, load_model
+from emorl.train import select_device
 
 
 def main(argv=None) -> None:
@@ -31,10 +30,7 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda")
     args = cli.parse_args(parser, argv)
     cli.setup_logging()
-    device = (
-        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    )
-    model, labels, config = load_model(args.model_dir, device)
+    model, labels, config = load_model(args.model_dir, select_device(args.device))
     info, feats = read_feats(args.feats_dir)
     check_dump_matches(config, info, args.feats_dir, args.model_dir)
     posteriors = predict_posteriors(model, feats, args.batch_size)

@@ -30,6 +30,9 @@ class FeatsInfo:
     pooling: str = "none"  # "none" or "mean_std"
     dtype: str = "float32"
     extra: dict = field(default_factory=dict)  # upstream options, code version, ...
+    # sha256 of what made the dump (the fields above, the upstream's weights, the data dir's
+    # audio list): what a stage reading the dump depends on (emorl.fingerprint)
+    fingerprint: str = ""
 
     @property
     def num_layers(self) -> int:

@@ -29,8 +29,8 @@ from emorl.data.audio import SAMPLE_RATE, AudioError
 from emorl.data.feats import FeatsInfo
 from emorl.infer.audio import InputReader
 from emorl.infer.base import Input, Recognition, Recognizer, RecognizerError, register_kind
-from emorl.ser.infer import check_dump_matches, predict_posteriors
-from emorl.ser.model import SERClassifier, load_model
+from emorl.ser.infer import predict_posteriors
+from emorl.ser.model import SERClassifier, check_dump_matches, load_model
 from emorl.upstream import Upstream, UpstreamError, get_upstream
 from emorl.upstream.base import check_waveform, split_windows
 from emorl.upstream.dump import encode, length_sorted_batches

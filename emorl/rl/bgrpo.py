@@ -18,15 +18,17 @@ Baselines in the same loop, with the same budget (steps, batches, optimiser): ``
 (cross-entropy on the argmax label of utterances whose confidence reaches ``threshold``, averaged
 over the batch) and ``entropy_min`` (minimise the mean entropy of the posterior).
 
-Per step, ``exp_dir/train_log.csv`` gets: loss terms, mean reward and mean of each reward component,
-selection rate (fraction of the batch that the update uses: ``A_i > 0``, above threshold, or all),
-and, when the target labels are known, pseudo-label accuracy over the batch and over the selected
-utterances. Those labels are for analysis only: they never reach the loss.
+Per step, ``exp_dir/train_log.csv`` (and TensorBoard, ``exp_dir/tensorboard/``) gets: loss terms,
+mean reward and mean of each reward component, selection rate (fraction of the batch that the
+update uses: ``A_i > 0``, above threshold, or all), and, when the target labels are known,
+pseudo-label accuracy over the batch and over the selected utterances. Those labels are for
+analysis only: they never reach the loss.
 
 Target data has no labels, so there is no model selection: the model after the last epoch is the
-result. Checkpoints after every epoch; an interrupted run resumed from its last checkpoint ends
-with the same model as an uninterrupted one (the shuffling and sampling of each epoch depend only on
-the seed and the epoch).
+result. Checkpoints after every epoch (:class:`~emorl.train.CheckpointManager`); an interrupted
+run resumed from its last checkpoint ends with the same model as an uninterrupted one (the
+shuffling and sampling of each epoch depend only on the seed and the epoch); a checkpoint of other
+options or inputs is not resumed.
 
 Dropout is off while adapting (the policy runs in eval mode): the action and its reward come from
 the same network that inference runs, and the KL to the initial model starts at exactly 0.
@@ -34,14 +36,10 @@ the same network that inference runs, and the KL to the initial model starts at 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
-import os
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +48,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from emorl.atomic import atomic_write
 from emorl.rl.grpo import group_advantages
 from emorl.rl.rewards import combine_rewards, parse_reward_spec
 from emorl.ser.dataset import FeatsDataset, make_loader
-from emorl.ser.train import checkpoint_paths, save_checkpoint
+from emorl.train import CheckpointManager, StepLogger
 
 METHODS = ("bgrpo", "pseudo_label", "entropy_min")
 ACTIONS = ("argmax", "sample")
@@ -227,112 +224,121 @@ def _source_batches(loader, epoch: int) -> Iterator[Batch]:
         yield from loader
 
 
-def _write_log(path: Path, rows: list[dict]) -> None:
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        )
-    with atomic_write(path) as f:
-        f.write(buffer.getvalue())
-
-
-def adapt(
-    model: nn.Module,
-    unlabeled: FeatsDataset,
-    config: AdaptConfig,
-    exp_dir: str | os.PathLike,
-    teacher_table: dict[str, np.ndarray] | None = None,
-    init_table: dict[str, np.ndarray] | None = None,
-    source: FeatsDataset | None = None,
-    analysis_labels: dict[str, int] | None = None,
-    seed: int = 0,
-    resume: bool = False,
-    keep_checkpoints: int = 2,
-) -> list[dict]:
-    """Adapt ``model`` in place on ``unlabeled``; returns the per-step log rows.
+@dataclass
+class AdaptData:
+    """What :func:`adapt` learns from besides the model.
 
     ``teacher_table``/``init_table``: ``utt -> [C]`` posteriors of the teacher and of the initial
     model (needed for teacher rewards and for ``kl_coef > 0``). ``source``: labeled source data
     (needed for ``source_ce_coef > 0``). ``analysis_labels``: ``utt -> class id`` of target
-    utterances whose label is known, for the accuracy statistics only. Writes
-    ``exp_dir/checkpoints/epochNNN.pt`` (the last ``keep_checkpoints``) and
-    ``exp_dir/train_log.csv``. Without ``resume``, earlier checkpoints in ``exp_dir`` are removed.
+    utterances whose label is known, for the accuracy statistics only.
     """
+
+    unlabeled: FeatsDataset
+    teacher_table: dict[str, np.ndarray] | None = None
+    init_table: dict[str, np.ndarray] | None = None
+    source: FeatsDataset | None = None
+    analysis_labels: dict[str, int] | None = None
+
+
+@dataclass
+class AdaptRun:
+    """Where and how one adaptation run is kept: its dir, seed and checkpoints.
+
+    A checkpoint resumes the run (``resume``) only if it was made with the same ``options`` and
+    ``fingerprint`` (the inputs: data, initial model, teacher; see :mod:`emorl.train.checkpoint`).
+    """
+
+    exp_dir: Path
+    seed: int = 0
+    resume: bool = False
+    keep_checkpoints: int = 2
+    options: dict = field(default_factory=dict)
+    fingerprint: dict = field(default_factory=dict)
+
+
+def _epoch_means(rows: list[dict]) -> dict[str, float]:
+    means = {}
+    for key in rows[-1]:
+        values = [row[key] for row in rows if not math.isnan(row.get(key, math.nan))]
+        means[key] = sum(values) / len(values) if values else math.nan
+    return means
+
+
+def adapt(model: nn.Module, data: AdaptData, config: AdaptConfig, run: AdaptRun) -> list[dict]:
+    """Adapt ``model`` in place on ``data.unlabeled``; returns the per-step log rows.
+
+    Writes ``run.exp_dir/checkpoints/epochNNN.{pt,json}`` (the last ``run.keep_checkpoints``),
+    ``train_log.csv`` and ``tensorboard/``. A run resumes from its last checkpoint only with
+    ``run.resume`` and the same options and inputs; otherwise earlier checkpoints are removed.
+    """
+    unlabeled, source = data.unlabeled, data.source
     if len(unlabeled) == 0:
         raise ValueError("the unlabeled set is empty: nothing to adapt on")
     if len(unlabeled) < 2:
         raise ValueError(
             f"the unlabeled set has one utterance ({unlabeled.utts}): a group needs at least 2"
         )
-    if config.kl_coef > 0 and init_table is None:
+    if config.kl_coef > 0 and data.init_table is None:
         raise ValueError("kl_coef > 0 needs the initial model's posteriors")
     if config.source_ce_coef > 0 and source is None:
         raise ValueError(
             "source_ce_coef > 0 needs labeled source data (--source_data, --source_feats)"
         )
-    exp_dir = Path(exp_dir)
+    exp_dir, seed = Path(run.exp_dir), run.seed
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    options = {**asdict(config), "seed": seed, **run.options}
+    manager = CheckpointManager(exp_dir, options, run.fingerprint, run.keep_checkpoints)
+    saved = manager.resume(run.resume)
     rows: list[dict] = []
     start = 1
-    checkpoints = checkpoint_paths(exp_dir)
-    if resume and checkpoints:
-        state = torch.load(checkpoints[-1], map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        rows, start = state["rows"], state["epoch"] + 1
-        logging.info("resumed from %s (epoch %d done)", checkpoints[-1], state["epoch"])
-    elif checkpoints:
-        logging.warning("%s: starting afresh (no --resume true)", exp_dir / "checkpoints")
-        shutil.rmtree(exp_dir / "checkpoints")
+    if saved is not None:
+        saved.restore({"model": model, "optimizer": optimizer})
+        rows, start = saved.meta["meta"]["rows"], saved.epoch + 1
     loader = make_loader(unlabeled, config.batch_size, shuffle=True, seed=seed)
     source_loader = None
     if config.source_ce_coef > 0:
         source_loader = make_loader(source, config.source_batch_size, shuffle=True, seed=seed + 1)
     step = len(rows)
-    for epoch in range(start, config.epochs + 1):
-        generator = torch.Generator(device=device).manual_seed(_epoch_seed(seed, epoch))
-        loader.sampler.set_epoch(epoch)
-        sources = _source_batches(source_loader, epoch) if source_loader is not None else None
-        for batch in tqdm(loader, desc=f"adapt epoch {epoch}", leave=False, disable=None):
-            utts = batch[3]
-            if len(utts) < 2:
-                logging.warning(
-                    "skipping the last batch of epoch %d: one utterance has no baseline", epoch
+    labels_known = data.analysis_labels or None
+    with StepLogger(exp_dir, resume_after=None if saved is None else step) as log:
+        for epoch in range(start, config.epochs + 1):
+            generator = torch.Generator(device=device).manual_seed(_epoch_seed(seed, epoch))
+            loader.sampler.set_epoch(epoch)
+            sources = _source_batches(source_loader, epoch) if source_loader is not None else None
+            for batch in tqdm(loader, desc=f"adapt epoch {epoch}", leave=False, disable=None):
+                utts = batch[3]
+                if len(utts) < 2:
+                    logging.warning(
+                        "skipping the last batch of epoch %d: one utterance has no baseline", epoch
+                    )
+                    continue
+                stats = adaptation_step(
+                    model,
+                    optimizer,
+                    batch,
+                    config,
+                    teacher_probs=(
+                        lookup(data.teacher_table, utts) if data.teacher_table is not None else None
+                    ),
+                    init_probs=lookup(data.init_table, utts) if config.kl_coef > 0 else None,
+                    source_batch=next(sources) if sources is not None else None,
+                    analysis_labels=(
+                        torch.tensor([labels_known.get(u, -1) for u in utts])
+                        if labels_known
+                        else None
+                    ),
+                    generator=generator,
                 )
-                continue
-            stats = adaptation_step(
-                model,
-                optimizer,
-                batch,
-                config,
-                teacher_probs=lookup(teacher_table, utts) if teacher_table is not None else None,
-                init_probs=lookup(init_table, utts) if config.kl_coef > 0 else None,
-                source_batch=next(sources) if sources is not None else None,
-                analysis_labels=(
-                    torch.tensor([analysis_labels.get(u, -1) for u in utts])
-                    if analysis_labels
-                    else None
-                ),
-                generator=generator,
+                step += 1
+                rows.append({"epoch": epoch, "step": step, **stats})
+                log.log(rows[-1])
+            means = _epoch_means([row for row in rows if row["epoch"] == epoch])
+            logging.info(
+                "epoch %d: %s",
+                epoch,
+                ", ".join(f"{k} {v:.4f}" for k, v in means.items() if k not in ("epoch", "step")),
             )
-            step += 1
-            rows.append({"epoch": epoch, "step": step, **stats})
-        epoch_rows = [row for row in rows if row["epoch"] == epoch]
-        means = {}
-        for key in epoch_rows[-1]:
-            values = [row[key] for row in epoch_rows if not math.isnan(row.get(key, math.nan))]
-            means[key] = sum(values) / len(values) if values else math.nan
-        logging.info(
-            "epoch %d: %s",
-            epoch,
-            ", ".join(f"{k} {v:.4f}" for k, v in means.items() if k not in ("epoch", "step")),
-        )
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "rows": rows}
-        save_checkpoint(exp_dir, {"epoch": epoch, **state}, keep_checkpoints)
-        _write_log(exp_dir / "train_log.csv", rows)
+            manager.save({"model": model, "optimizer": optimizer}, epoch=epoch, meta={"rows": rows})
     return rows

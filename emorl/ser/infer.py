@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -29,27 +27,3 @@ def predict_posteriors(
         posteriors.update(zip(utts, probs))
     model.train(was_training)
     return posteriors
-
-
-def check_dump_matches(model_config: dict, info, feats_dir: Path, model_dir: Path) -> None:
-    """The dump must hold what the model was trained on (upstream, layers, dims, pooling)."""
-    trained = model_config.get("feats", {})
-    dumped = {
-        "upstream": info.upstream,
-        "layers": list(info.layers),
-        "dim": info.dim,
-        "pooling": info.pooling,
-    }
-    for key, value in trained.items():
-        if dumped.get(key) != value:
-            raise ValueError(
-                f"{feats_dir}/feats_info.json: {key}={dumped.get(key)!r}, "
-                f"but the model in {model_dir} "
-                f"was trained on {key}={value!r}"
-            )
-    if (info.num_layers, info.dim) != (model_config["num_layers"], model_config["input_dim"]):
-        raise ValueError(
-            f"{feats_dir}: features of {info.num_layers} layers x {info.dim} dims; "
-            f"the model in {model_dir} "
-            f"expects {model_config['num_layers']} x {model_config['input_dim']}"
-        )

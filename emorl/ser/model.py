@@ -24,6 +24,7 @@ from torch import nn
 
 import emorl
 from emorl.atomic import atomic_write
+from emorl.safe_load import CheckpointError, load_checkpoint_file
 
 POOLINGS = ("stats", "attentive", "mean")
 #: Keys of the model config that define the architecture (``SERClassifier(**...)``).
@@ -178,7 +179,33 @@ def load_model(
     path = Path(model_dir) / "model.pt"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no model; run the training stage first")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = load_checkpoint_file(path, "SER model")
+    if not isinstance(payload, dict) or not {"config", "state_dict", "labels"} <= set(payload):
+        raise CheckpointError(f"{path}: not an SER model (no config, state_dict and labels)")
     model = SERClassifier.from_config(payload["config"])
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), list(payload["labels"]), payload["config"]
+
+
+def check_dump_matches(model_config: dict, info, feats_dir: Path, model_dir: Path) -> None:
+    """The dump must hold what the model was trained on (upstream, layers, dims, pooling)."""
+    trained = model_config.get("feats", {})
+    dumped = {
+        "upstream": info.upstream,
+        "layers": list(info.layers),
+        "dim": info.dim,
+        "pooling": info.pooling,
+    }
+    for key, value in trained.items():
+        if dumped.get(key) != value:
+            raise ValueError(
+                f"{feats_dir}/feats_info.json: {key}={dumped.get(key)!r}, "
+                f"but the model in {model_dir} "
+                f"was trained on {key}={value!r}"
+            )
+    if (info.num_layers, info.dim) != (model_config["num_layers"], model_config["input_dim"]):
+        raise ValueError(
+            f"{feats_dir}: features of {info.num_layers} layers x {info.dim} dims; "
+            f"the model in {model_dir} "
+            f"expects {model_config['num_layers']} x {model_config['input_dim']}"
+        )

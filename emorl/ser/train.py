@@ -2,14 +2,16 @@
 
 One epoch over the training set, then the dev set is scored; the epoch with the best dev score
 (``select_metric``, UA by default) is the model, and training stops after ``patience`` epochs
-without improvement. Every epoch writes ``exp_dir/checkpoints/epochNNN.pt`` (model, optimiser,
-scheduler, early-stopping state, torch RNG, the curve so far), so ``resume`` continues exactly
-where an interrupted run stopped: the shuffling depends only on the seed and the epoch, and the
-dropout generator is restored, so the final model equals that of an uninterrupted run.
+without improvement. Every epoch writes ``exp_dir/checkpoints/epochNNN.{pt,json}``
+(:class:`~emorl.train.CheckpointManager`: model, optimiser, scheduler, best weights, early-stopping
+state, RNG), so ``resume`` continues exactly where an interrupted run stopped: the shuffling depends
+only on the seed and the epoch, and the dropout generator is restored, so the final model equals
+that of an uninterrupted run. A checkpoint made with other options or inputs (the dumps'
+fingerprints, the label files) is not resumed: the run starts afresh and says why.
 
 Outputs in ``exp_dir``: ``model.pt`` + ``labels`` (:func:`~emorl.ser.model.save_model`, the best
-epoch), ``train_log.csv`` (epoch, train_loss, dev_loss, dev_ua, dev_wa, dev_macro_f1, lr),
-``train.log``, ``config.yaml``.
+epoch), ``train_log.csv`` (epoch, train_loss, dev_loss, dev_ua, dev_wa, dev_macro_f1, lr) and the
+same numbers as TensorBoard events in ``tensorboard/``, ``train.log``, ``config.yaml``.
 
 Data-parallel: run under ``torchrun --nproc_per_node N``; each process trains on its shard of every
 epoch (``batch_size`` is per process; gloo on CPU, nccl on GPU), every process scores the whole dev
@@ -20,32 +22,26 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
-import io
 import logging
-import os
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from sklearn.utils.class_weight import compute_class_weight
-from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from emorl import cli
-from emorl.atomic import atomic_write
 from emorl.data.datadir import read_table
 from emorl.data.feats import FeatsInfo, read_feats
 from emorl.data.labels import get_label_set
+from emorl.fingerprint import dump_fingerprint, file_sha256
 from emorl.metrics.ser import ser_scores
 from emorl.ser.dataset import FeatsDataset, check_coverage, make_loader
 from emorl.ser.infer import predict_posteriors
 from emorl.ser.model import POOLINGS, SERClassifier, save_model
+from emorl.train import CheckpointManager, Distributed, StepLogger
 
-CURVE_COLUMNS = ("epoch", "train_loss", "dev_loss", "dev_ua", "dev_wa", "dev_macro_f1", "lr")
 SELECT_METRICS = ("ua", "wa", "macro_f1", "weighted_f1", "loss")
 
 
@@ -189,52 +185,6 @@ def evaluate(
     return {"loss": loss, **ser_scores(refs, hyps, labels)}
 
 
-class Distributed:
-    """The process's place in a torchrun job (world size 1 without torchrun)."""
-
-    def __init__(self, device: str):
-        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and self.world_size > 1:
-            device = f"cuda:{local_rank}"
-        self.device = torch.device(device)
-        if self.world_size > 1 and not dist.is_initialized():
-            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-        self.is_main = self.rank == 0
-
-    def sum(self, values: list[float]) -> list[float]:
-        """Sum numbers over processes."""
-        if self.world_size == 1:
-            return values
-        t = torch.tensor(values, dtype=torch.float64, device=self.device)
-        dist.all_reduce(t)
-        return t.tolist()
-
-    def barrier(self) -> None:
-        if self.world_size > 1:
-            dist.barrier()
-
-    def close(self) -> None:
-        if self.world_size > 1 and dist.is_initialized():
-            dist.destroy_process_group()
-
-
-def checkpoint_paths(exp_dir: Path) -> list[Path]:
-    """Epoch checkpoints, oldest first."""
-    return sorted((exp_dir / "checkpoints").glob("epoch*.pt"))
-
-
-def save_checkpoint(exp_dir: Path, state: dict, keep: int) -> None:
-    """Write ``checkpoints/epochNNN.pt`` atomically and drop all but the last ``keep``."""
-    with atomic_write(exp_dir / "checkpoints" / f"epoch{state['epoch']:03d}.pt", "wb") as f:
-        torch.save(state, f)
-    for old in checkpoint_paths(exp_dir)[: -max(keep, 1)]:
-        old.unlink()
-
-
 def training_options(args: argparse.Namespace) -> dict:
     """The options that define a training run (a checkpoint resumes only a run with the same)."""
     ignored = ("config", "resume", "device", "keep_checkpoints")
@@ -243,34 +193,14 @@ def training_options(args: argparse.Namespace) -> dict:
     }
 
 
-def last_checkpoint(exp_dir: Path, options: dict) -> dict | None:
-    """The last checkpoint of ``exp_dir`` if it was made with the same ``options``, else None."""
-    checkpoints = checkpoint_paths(exp_dir)
-    if not checkpoints:
-        logging.info("no checkpoint in %s: starting from scratch", exp_dir / "checkpoints")
-        return None
-    # Our own file, holding the optimiser state and python numbers besides tensors.
-    saved = torch.load(checkpoints[-1], map_location="cpu", weights_only=False)
-    changed = sorted(
-        k for k in set(options) | set(saved["options"]) if options.get(k) != saved["options"].get(k)
-    )
-    if changed:
-        logging.warning(
-            "%s was made with other options %s: starting afresh", checkpoints[-1], changed
-        )
-        return None
-    logging.info("resuming from %s (epoch %d done)", checkpoints[-1], saved["epoch"])
-    return saved
-
-
-def write_curve(exp_dir: Path, history: list[dict]) -> None:
-    """Rewrite ``train_log.csv`` with the rows so far."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CURVE_COLUMNS)
-    writer.writeheader()
-    writer.writerows(history)
-    with atomic_write(exp_dir / "train_log.csv") as f:
-        f.write(buf.getvalue())
+def input_fingerprint(args: argparse.Namespace) -> dict:
+    """What identifies the run's inputs: the dumps' own fingerprints and the label files."""
+    return {
+        "train_feats": dump_fingerprint(args.train_feats),
+        "dev_feats": dump_fingerprint(args.dev_feats),
+        "train_labels": file_sha256(Path(args.train_data) / "utt2emo"),
+        "dev_labels": file_sha256(Path(args.dev_data) / "utt2emo"),
+    }
 
 
 def make_scheduler(args: argparse.Namespace, optimizer: torch.optim.Optimizer, mode: str):
@@ -360,30 +290,35 @@ def _train(args: argparse.Namespace, env: Distributed, exp_dir: Path) -> None:
         num_replicas=env.world_size,
         rank=env.rank,
     )
-    ddp_model = DistributedDataParallel(model) if env.world_size > 1 else model
+    ddp_model = env.wrap(model)
 
     state = {
         "epoch": 0,
         "best_epoch": 0,
         "best_score": None,
-        "best_state": None,
         "bad_epochs": 0,
         "stopped": False,
-        "history": [],
     }
-    options = training_options(args)
-    saved = last_checkpoint(exp_dir, options) if args.resume else None
+    best_state = None
+    trained = {"model": model, "optimizer": optimizer}
+    if scheduler is not None:
+        trained["scheduler"] = scheduler
+    manager = CheckpointManager(
+        exp_dir, training_options(args), input_fingerprint(args), args.keep_checkpoints
+    )
+    saved = manager.resume(args.resume, clear=False)
     if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["torch_rng"])
-        state = {k: saved[k] for k in state}
+        saved.restore(trained)
+        state = {k: saved.meta["meta"][k] for k in state}
+        best_state = saved.tensors["best_state"]
     env.barrier()
-    if env.is_main and saved is None and (exp_dir / "checkpoints").exists():
-        logging.info("starting afresh: removing %s", exp_dir / "checkpoints")
-        shutil.rmtree(exp_dir / "checkpoints")
+    log = None
+    if env.is_main:
+        if saved is None:
+            manager.clear()
+        log = StepLogger(
+            exp_dir, index="epoch", resume_after=None if saved is None else saved.epoch
+        )
 
     for epoch in range(state["epoch"] + 1, args.max_epochs + 1):
         if state["stopped"]:
@@ -399,7 +334,7 @@ def _train(args: argparse.Namespace, env: Distributed, exp_dir: Path) -> None:
         )
         if improved:
             state.update(best_score=score, best_epoch=epoch, bad_epochs=0)
-            state["best_state"] = copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})
+            best_state = copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})
         else:
             state["bad_epochs"] += 1
         state["stopped"] = args.patience > 0 and state["bad_epochs"] >= args.patience
@@ -416,9 +351,6 @@ def _train(args: argparse.Namespace, env: Distributed, exp_dir: Path) -> None:
             "dev_macro_f1": dev["macro_f1"],
             "lr": lr,
         }
-        state["history"].append(
-            {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
-        )
         state["epoch"] = epoch
         logging.info(
             "epoch %d: train_loss %.4f dev_loss %.4f dev UA %.2f WA %.2f macro-F1 %.2f lr %.2g%s",
@@ -432,19 +364,8 @@ def _train(args: argparse.Namespace, env: Distributed, exp_dir: Path) -> None:
             " (best)" if improved else "",
         )
         if env.is_main:
-            write_curve(exp_dir, state["history"])
-            save_checkpoint(
-                exp_dir,
-                {
-                    **state,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": None if scheduler is None else scheduler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "options": options,
-                },
-                args.keep_checkpoints,
-            )
+            log.log(row)
+            manager.save({**trained, "best_state": best_state}, epoch=epoch, meta=state)
         env.barrier()
         if state["stopped"]:
             logging.info(
@@ -452,7 +373,8 @@ def _train(args: argparse.Namespace, env: Distributed, exp_dir: Path) -> None:
             )
 
     if env.is_main:
-        model.load_state_dict(state["best_state"])
+        log.close()
+        model.load_state_dict(best_state)
         save_model(model, exp_dir, labels, config)
         logging.info(
             "model of epoch %d (dev %s %.4f) written to %s",

@@ -22,7 +22,7 @@ import logging
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import kaldiio
@@ -33,6 +33,7 @@ from emorl.atomic import atomic_write
 from emorl.data.audio import load_utterance
 from emorl.data.datadir import DataDir
 from emorl.data.feats import FeatsInfo
+from emorl.fingerprint import json_sha256, tree_sha256
 from emorl.upstream.base import Upstream, UpstreamError, check_waveform, resolve_layers
 from emorl.version import code_version
 
@@ -158,32 +159,60 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[i : i + size]
 
 
+@dataclass
+class DumpOptions:
+    """How a dump is made (the options of ``emorl.bin.extract`` besides the upstream and job)."""
+
+    layers: str | Sequence[int] = "all"
+    pooling: str = "none"  # one of POOLINGS
+    downsample: int = 1
+    dtype: str = "float32"  # one of DTYPES
+    on_rate_mismatch: str = "resample"  # or "error"
+    chunk_size: int = 64  # utterances read and length-sorted at a time
+    batch_seconds: float = 60.0  # padded audio seconds per batch
+    max_batch_size: int = 16
+    extra: dict = field(default_factory=dict)  # recorded in feats_info.json's extra
+
+
+def weights_sha256(upstream: Upstream) -> str | None:
+    """sha256 of the upstream's weights (its checkpoint file or model dir); None without any."""
+    described = upstream.describe()
+    path = described.get("checkpoint") or described.get("model_dir")
+    return tree_sha256(path) if path else None
+
+
+def dump_fingerprint(info: FeatsInfo, weights: str | None, data: DataDir) -> str:
+    """What a dump is made from: its info (upstream, resolved options, code version), the
+    upstream's weights and the audio of the data dir (``wav.scp`` and ``segments``)."""
+    return json_sha256(
+        {
+            "info": {k: v for k, v in asdict(info).items() if k != "fingerprint"},
+            "weights": weights,
+            "audio": {"wav.scp": data.wav_scp, "segments": data.segments},
+        }
+    )
+
+
 def extract_job(
     data: DataDir,
     upstream: Upstream,
     out_dir: str | Path,
+    options: DumpOptions | None = None,
     nj: int = 1,
     job: int = 1,
-    layers: str | Sequence[int] = "all",
-    pooling: str = "none",
-    downsample: int = 1,
-    dtype: str = "float32",
-    on_rate_mismatch: str = "resample",
-    chunk_size: int = 64,
-    batch_seconds: float = 60.0,
-    max_batch_size: int = 16,
-    extra: dict | None = None,
 ) -> FeatsInfo:
     """Dump job ``job`` of ``nj`` (see the module docstring); returns what it wrote."""
-    layers = resolve_layers(layers, upstream.num_layers)
+    o = options or DumpOptions()
+    layers = resolve_layers(o.layers, upstream.num_layers)
     info = feats_info(
         upstream,
         layers,
-        pooling,
-        downsample,
-        dtype,
-        {"on_rate_mismatch": on_rate_mismatch, **(extra or {})},
+        o.pooling,
+        o.downsample,
+        o.dtype,
+        {"on_rate_mismatch": o.on_rate_mismatch, **o.extra},
     )
+    info.fingerprint = dump_fingerprint(info, weights_sha256(upstream), data)
     jdir = job_dir(out_dir, nj, job)
     signature = json.loads(json.dumps(asdict(info)))  # as it reads back from signature.json
     sig_path = jdir / "signature.json"
@@ -207,9 +236,9 @@ def extract_job(
         len(utts),
         len(utts) - len(todo),
     )
-    max_cost = batch_seconds * 16000
+    max_cost = o.batch_seconds * 16000
     resampled: Counter[int] = Counter()  # original rates of the resampled utterances
-    write_function = "numpy" if dtype == "float16" else None  # Kaldi matrices have no float16
+    write_function = "numpy" if o.dtype == "float16" else None  # Kaldi matrices have no float16
     with (
         open(scp, "a") as scp_f,
         tqdm(
@@ -220,16 +249,22 @@ def extract_job(
             mininterval=2,
         ) as bar,
     ):
-        for chunk in _chunks(todo, chunk_size):
-            waves = [load_utterance(data, u, 16000, on_rate_mismatch, resampled) for u in chunk]
+        for chunk in _chunks(todo, o.chunk_size):
+            waves = [load_utterance(data, u, 16000, o.on_rate_mismatch, resampled) for u in chunk]
             for u, wave in zip(chunk, waves):
                 check_waveform(wave, u, upstream.min_samples)
             for batch in length_sorted_batches(
-                [upstream.cost(w.size) for w in waves], max_cost, max_batch_size
+                [upstream.cost(w.size) for w in waves], max_cost, o.max_batch_size
             ):
                 names = [chunk[i] for i in batch]
                 mats = encode(
-                    upstream, [waves[i] for i in batch], names, layers, pooling, downsample, dtype
+                    upstream,
+                    [waves[i] for i in batch],
+                    names,
+                    layers,
+                    o.pooling,
+                    o.downsample,
+                    o.dtype,
                 )
                 out = dict(zip(names, mats))
                 kaldiio.save_ark(

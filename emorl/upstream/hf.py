@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
 
+from emorl.safe_load import CheckpointError, load_checkpoint_file
 from emorl.upstream.base import Upstream, UpstreamError, num_windows, split_windows
 
 PREFIX = "hf:"
@@ -25,6 +27,23 @@ WHISPER_SAMPLES = 30 * 16000
 
 def _select(hidden: Sequence[torch.Tensor], layers: Sequence[int] | None) -> list[torch.Tensor]:
     return list(hidden) if layers is None else [hidden[i] for i in layers]
+
+
+def weights_error(model_dir: Path) -> str | None:
+    """What is wrong with the weight files of ``model_dir``, naming the file (None: nothing
+    found): a ``*.bin`` is checked with emorl's safe loader, a ``*.safetensors`` by its header."""
+    for path in sorted(model_dir.glob("*.bin")):
+        try:
+            load_checkpoint_file(path, "PyTorch weights file")
+        except CheckpointError as bad:
+            return str(bad)
+    for path in sorted(model_dir.glob("*.safetensors")):
+        try:
+            with safe_open(path, framework="pt"):
+                pass
+        except Exception as bad:  # safetensors raises its own SafetensorError, OSError, ...
+            return f"{path}: not a safetensors file ({bad})"
+    return None
 
 
 class HFUpstream(Upstream):
@@ -49,7 +68,14 @@ class HFUpstream(Upstream):
         self.feature_extractor = AutoFeatureExtractor.from_pretrained(
             model_dir, local_files_only=True
         )
-        model = AutoModel.from_pretrained(model_dir, local_files_only=True, dtype=torch.float32)
+        try:
+            model = AutoModel.from_pretrained(model_dir, local_files_only=True, dtype=torch.float32)
+        except Exception as e:
+            # transformers passes on whatever torch's unpickler met in a damaged file
+            why = weights_error(model_dir)
+            if why is None:
+                raise
+            raise UpstreamError(f"{name}: {why}") from e
         if self.model_type == "whisper":
             model = model.get_encoder()
             self.frame_rate = 50.0

@@ -14,13 +14,13 @@ checkpoints; WavLM's are Microsoft's originals), found at ``--upstream_path``, u
 from __future__ import annotations
 
 import importlib
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from emorl.safe_load import CheckpointError, load_checkpoint_file
 from emorl.upstream.base import Upstream, UpstreamError, find_checkpoint, model_dirs
 
 _HF = "https://huggingface.co/s3prl/converted_ckpts/resolve/main/"
@@ -71,9 +71,18 @@ class S3prlUpstream(Upstream):
         self.device = torch.device(device)
         try:
             self.expert = getattr(hubconf, f"{family}_local")(ckpt=str(self.checkpoint))
-        except (KeyError, ValueError, RuntimeError, pickle.UnpicklingError) as e:
+        except Exception as e:
+            # A file that is no checkpoint, or one holding code, fails inside torch.load with
+            # whatever its unpickler met (IndexError, KeyError, ...) and torch's message advises
+            # weights_only=False: name the file instead.
+            try:
+                load_checkpoint_file(self.checkpoint, f"s3prl {family} checkpoint")
+            except CheckpointError as bad:
+                raise UpstreamError(f"{name}: {bad}") from None
             # s3prl's loaders fail on another family's checkpoint with a bare KeyError ('cfg',
             # '_ema'), ValueError (missing key) or RuntimeError (state dict mismatch)
+            if not isinstance(e, (KeyError, ValueError, RuntimeError)):
+                raise
             first_line = str(e).strip().partition("\n")[0]
             reason = f"{type(e).__name__}: {first_line}"
             raise UpstreamError(

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 import whisper
 from whisper.audio import HOP_LENGTH, N_SAMPLES
 
+from emorl.safe_load import CheckpointError, load_checkpoint_file
 from emorl.upstream.base import (
     Upstream,
     UpstreamError,
@@ -93,7 +94,19 @@ class WhisperUpstream(Upstream):
             hint="tools/prepare_whisper.py writes tiny.en and base offline; for other sizes, copy "
             f"openai-whisper's {os.path.basename(whisper._MODELS[size])} from a machine with it.",
         )
-        model = whisper.load_model(str(self.checkpoint), device=device)
+        # As whisper.load_model(path), with an error that names a file that is not a checkpoint.
+        try:
+            checkpoint = load_checkpoint_file(self.checkpoint, "Whisper checkpoint")
+        except CheckpointError as e:
+            raise UpstreamError(f"{name}: {e}") from None
+        if not isinstance(checkpoint, dict) or not {"dims", "model_state_dict"} <= set(checkpoint):
+            raise UpstreamError(
+                f"{name}: {self.checkpoint} is not an openai-whisper checkpoint "
+                "(no 'dims' and 'model_state_dict')"
+            )
+        model = whisper.model.Whisper(whisper.model.ModelDimensions(**checkpoint["dims"]))
+        model.load_state_dict(checkpoint["model_state_dict"])
+        model.to(device)
         self.name = name
         self.pad30 = pad30
         self.device = torch.device(device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import kaldiio
@@ -17,7 +18,8 @@ from emorl.data.datadir import DataDir, DataDirError
 from emorl.data.feats import FeatsInfo, read_feats
 from emorl.rl.teacher import TeacherError
 from emorl.ser.infer import read_posteriors, write_decode_dir
-from emorl.ser.model import load_model
+from emorl.ser.model import load_model, save_model
+from emorl.train import CheckpointManager
 
 REPO = Path(__file__).resolve().parents[2]
 ADAPT_CONFS = sorted((REPO / "egs/mini_emo/emo1/conf/adapt").glob("*.yaml"))
@@ -135,7 +137,7 @@ def test_every_recipe_config_adapts_and_decodes(recipe, tmp_path, conf):
     assert decoded_labels == LABELS and len(posteriors) == 40
 
 
-def test_command_line_rewards_and_resume(recipe, tmp_path):
+def test_command_line_rewards_and_resume(recipe, tmp_path, monkeypatch):
     rewards = ["--rewards", "self_neg_entropy=1,teacher_agreement=0.5", "--kl_coef", "0.1"]
     train_bgrpo.main(adapt_args(recipe, tmp_path / "full", *rewards))
     rows = read_csv(tmp_path / "full/train_log.csv")
@@ -143,10 +145,62 @@ def test_command_line_rewards_and_resume(recipe, tmp_path):
     assert "reward_self_max_prob" not in rows[0]
     assert float(rows[0]["kl"]) == pytest.approx(0.0, abs=1e-3)  # the first step starts at init
     # interrupted after epoch 1, then resumed: the same model as the uninterrupted run
-    train_bgrpo.main(adapt_args(recipe, tmp_path / "cut", *rewards, "--epochs", "1"))
+    save = CheckpointManager.save
+
+    def save_then_die(self, objects, **kwargs):
+        save(self, objects, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CheckpointManager, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_bgrpo.main(adapt_args(recipe, tmp_path / "cut", *rewards))
+    monkeypatch.undo()
     train_bgrpo.main(adapt_args(recipe, tmp_path / "cut", *rewards, "--resume", "true"))
+    assert "epoch001.pt (epoch 1 done)" in (tmp_path / "cut/train.log").read_text()
     assert same_weights(tmp_path / "full", tmp_path / "cut")
     assert len(read_csv(tmp_path / "cut/train_log.csv")) == 10
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (("--kl_coef", "0.2"), "other options (kl_coef: 0.1 -> 0.2)"),
+        (("--lr", "0.001"), "other options (lr: 0.0001 -> 0.001)"),
+        ("init_model", "other inputs (init_model: '"),
+        ("unlabeled_feats", "other inputs (unlabeled_feats: '"),
+    ],
+)
+def test_resume_never_returns_the_old_model_for_other_options_or_inputs(
+    recipe, tmp_path, change, why
+):
+    """Stale result 1: --resume true after a change of the initial model (same path, new
+    weights), of lr or kl_coef, or of the target dump's values (same feats.scp)."""
+    init, dump = tmp_path / "init", tmp_path / "dump"
+    shutil.copytree(recipe / "exp/ser", init)
+    shutil.copytree(recipe / "dump/tgt_train", dump)
+    scp = dump / "feats.scp"
+    scp.write_text(scp.read_text().replace(str(recipe / "dump/tgt_train"), str(dump)))
+    args = adapt_args(recipe, tmp_path / "exp", "--kl_coef", "0.1", "--lr", "1e-4")
+    args[args.index("--init_model") + 1] = str(init)
+    args[args.index("--unlabeled_feats") + 1] = str(dump)
+    train_bgrpo.main([*args, "--resume", "true"])
+    first = load_model(tmp_path / "exp")[0].state_dict()
+    if change == "init_model":  # retrained in place: other weights behind the same path
+        model, labels, config = load_model(init)
+        with torch.no_grad():
+            model.head[-1].bias.add_(0.5)
+        save_model(model, init, labels, config)
+    elif change == "unlabeled_feats":  # stage 2 redone: the same feats.scp, other values
+        ark = bytearray((dump / "feats.ark").read_bytes())
+        ark[-8:] = np.array([3.0, 4.0], dtype=np.float32).tobytes()
+        (dump / "feats.ark").write_bytes(bytes(ark))
+    else:
+        args += list(change)
+    train_bgrpo.main([*args, "--resume", "true"])
+    log = (tmp_path / "exp/train.log").read_text()
+    assert why in log and "starting afresh" in log
+    second = load_model(tmp_path / "exp")[0].state_dict()
+    assert not all(torch.equal(first[k], second[k]) for k in first)
 
 
 def test_source_cross_entropy_is_interleaved(recipe, tmp_path):

@@ -24,6 +24,7 @@ from emorl.ser import train as ser_train
 from emorl.ser.dataset import CoverageError
 from emorl.ser.infer import read_posteriors
 from emorl.ser.model import load_model
+from emorl.train import CheckpointManager
 
 REPO = Path(__file__).resolve().parents[2]
 LABEL_SET = "iemocap4"  # angry, happy, neutral, sad
@@ -101,6 +102,8 @@ def trained(recipe) -> Path:
 
 def test_train_ser_learns_and_writes_its_outputs(trained):
     curve = read_csv(trained / "train_log.csv")
+    events = list((trained / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 0  # beside the CSV, as ESPnet's
     assert list(curve[0]) == [
         "epoch",
         "train_loss",
@@ -158,16 +161,16 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(recipe, monkeypatch
     train_ser.main(train_args(recipe, full, *options))
 
     cut = recipe / "exp_resume/cut"
-    save = ser_train.save_checkpoint
+    save = CheckpointManager.save
     calls = []
 
-    def save_then_die(exp_dir, state, keep):
-        save(exp_dir, state, keep)
-        calls.append(state["epoch"])
+    def save_then_die(self, objects, **kwargs):
+        save(self, objects, **kwargs)
+        calls.append(kwargs["epoch"])
         if len(calls) == 2:
             raise KeyboardInterrupt  # killed after epoch 2
 
-    monkeypatch.setattr(ser_train, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(CheckpointManager, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         train_ser.main(train_args(recipe, cut, *options))
     monkeypatch.undo()
@@ -186,7 +189,7 @@ def test_resume_with_other_options_starts_afresh(recipe):
     exp = recipe / "exp_resume/changed"
     train_ser.main(train_args(recipe, exp, "--max_epochs", "2"))
     train_ser.main(train_args(recipe, exp, "--max_epochs", "2", "--lr", "0.01", "--resume", "true"))
-    assert "other options ['lr']" in (exp / "train.log").read_text()
+    assert "other options (lr: 0.005 -> 0.01)" in (exp / "train.log").read_text()
     assert [r["lr"] for r in read_csv(exp / "train_log.csv")] == ["0.01", "0.01"]
 
 

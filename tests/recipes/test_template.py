@@ -77,8 +77,10 @@ def test_unimplemented_stage_fails_clearly_and_can_be_skipped(recipe):
     result = emo(recipe, "--stage", "5", "--stop_stage", "5")
     assert result.returncode == 2
     assert "stage 5 (audio-language model cold-start SFT) is not implemented yet" in result.stderr
-    skipped = emo(recipe, "--stage", "5", "--stop_stage", "7", "--skip_stages", "5 6 7")
+    skipped = emo(recipe, "--stage", "5", "--stop_stage", "7", "--skip_lalm", "true")
     assert skipped.returncode == 0, skipped.stderr
+    adapt = emo(recipe, "--stage", "4", "--stop_stage", "4", "--skip_adapt", "true")
+    assert adapt.returncode == 0 and "Stage 4" not in adapt.stderr
 
 
 def test_unknown_option_is_named(recipe):
@@ -90,3 +92,95 @@ def test_unknown_option_is_named(recipe):
 def test_label_set_is_required(recipe):
     result = subprocess.run(["bash", "emo.sh"], cwd=recipe, capture_output=True, text=True)
     assert result.returncode != 0 and "--label_set is required" in result.stderr
+
+
+FOLD_DATA_SH = """#!/usr/bin/env bash
+# A fake speaker-fold corpus: fold<N>_{train,dev,test} of 16 short utterances each, 2 classes.
+set -euo pipefail
+python3 - <<'EOF'
+import os
+import numpy as np, soundfile
+from emorl.data.datadir import DataDir
+rng = np.random.default_rng(0)
+for fold in (1, 2):
+    for part in ("train", "dev", "test"):
+        wav, emo = {}, {}
+        for i in range(16):
+            utt = f"f{fold}{part}-s{i % 2}-u{i:02d}"
+            path = f"{os.getcwd()}/{utt}.wav"
+            tone = np.sin(np.arange(3200) * (0.05 if i % 2 else 0.2)) * 0.3
+            soundfile.write(path, (tone + rng.normal(0, 0.01, 3200)).astype(np.float32), 16000)
+            wav[utt], emo[utt] = path, ["happy", "sad"][i % 2]
+        DataDir(wav_scp=wav, utt2spk={u: u.rsplit("-", 1)[0] for u in wav},
+                utt2emo=emo).write(f"data/fold{fold}_{part}")
+EOF
+"""
+
+SMALL_SER = "pooling: stats\nhidden_dims: [8]\nmax_epochs: 2\nbatch_size: 8\nlr: 0.01\n"
+
+
+@pytest.fixture
+def fold_recipe(recipe):
+    (recipe / "local" / "data.sh").write_text(FOLD_DATA_SH)
+    (recipe / "conf" / "upstream").mkdir(parents=True)
+    (recipe / "conf" / "ser.yaml").write_text(SMALL_SER)
+    fbank(recipe, cmvn="false", bins=80)
+    return recipe
+
+
+def fbank(recipe, cmvn, bins):
+    (recipe / "conf" / "upstream" / "fbank.yaml").write_text(
+        f"pooling: none\nfbank_num_mel_bins: {bins}\nfbank_cmvn: {cmvn}\n"
+    )
+
+
+def folds(recipe, *args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        ["bash", "emo.sh", "--label_set", "iemocap4", "--upstream", "fbank", "--nj", "1",
+         "--fold", "1", "--skip_adapt", "true", "--skip_lalm", "true", "--stop_stage", "3", *args],
+        cwd=recipe, capture_output=True, text=True, env=env,
+    )  # fmt: skip
+
+
+def last_run(exp_dir):
+    """train.log (appended by every run) of the last run."""
+    return (exp_dir / "train.log").read_text().split("command:")[-1]
+
+
+@pytest.mark.slow
+def test_a_changed_dump_redoes_what_reads_it_and_force_never_resumes(fold_recipe):
+    """Stale result 2: fbank_cmvn false -> true leaves feats.scp byte-identical; the training and
+    decoding that read the dump are redone. 80 -> 40 mel bins retrains instead of crashing on the
+    old checkpoint. --force true trains from scratch. --fold 2 selects the fold's sets and dir."""
+    first = folds(fold_recipe)
+    assert first.returncode == 0, first.stderr[-3000:]
+    ser = fold_recipe / "exp/fold1/fbank/ser_ser/seed1"
+    scp = (fold_recipe / "dump/fbank/fold1_train/feats.scp").read_text()
+    model = (ser / "model.pt").read_bytes()
+    scores = (ser / "decode_fold1_test/scores.json").read_text()
+
+    fbank(fold_recipe, cmvn="true", bins=80)
+    cmvn = folds(fold_recipe, "--stage", "2")
+    assert cmvn.returncode == 0, cmvn.stderr[-3000:]
+    assert (fold_recipe / "dump/fbank/fold1_train/feats.scp").read_text() == scp
+    assert "skip exp/fold1/fbank/ser_ser/seed1:" not in cmvn.stderr
+    assert "skip exp/fold1/fbank/ser_ser/seed1/decode_fold1_test:" not in cmvn.stderr
+    assert "other inputs (dev_feats:" in last_run(ser)
+    assert (ser / "model.pt").read_bytes() != model
+    assert (ser / "decode_fold1_test/scores.json").read_text() != scores
+
+    fbank(fold_recipe, cmvn="true", bins=40)
+    fewer_bins = folds(fold_recipe, "--stage", "2")
+    assert fewer_bins.returncode == 0, fewer_bins.stderr[-3000:]
+    assert "other inputs (dev_feats:" in last_run(ser)
+
+    forced = folds(fold_recipe, "--stage", "3", "--force", "true")
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    assert "--resume false" in last_run(ser) and "resuming" not in last_run(ser)
+    again = folds(fold_recipe, "--stage", "3")  # a forced run leaves a .done that a rerun accepts
+    assert "skip exp/fold1/fbank/ser_ser/seed1: done" in again.stderr
+
+    fold2 = folds(fold_recipe, "--stage", "2", "--fold", "2")
+    assert fold2.returncode == 0, fold2.stderr[-3000:]
+    assert (fold_recipe / "exp/fold2/fbank/ser_ser/seed1/decode_fold2_test/scores.json").is_file()

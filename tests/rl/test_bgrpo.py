@@ -1,4 +1,5 @@
 import csv
+import logging
 import math
 
 import numpy as np
@@ -7,11 +8,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emorl.rl.bgrpo import AdaptConfig, adapt, adaptation_step, batch_advantages
+from emorl.rl.bgrpo import (
+    AdaptConfig,
+    AdaptData,
+    AdaptRun,
+    adapt,
+    adaptation_step,
+    batch_advantages,
+)
 from emorl.rl.grpo import clipped_policy_loss
 from emorl.rl.rewards import RewardError
 from emorl.ser.dataset import FeatsDataset
 from emorl.ser.infer import predict_posteriors
+from emorl.train import CheckpointManager
 
 
 class OneHotLogits(nn.Module):
@@ -195,16 +204,13 @@ def adapt_run(tmp_path, make_feats, fit_source_model, seed=0, **options):
     init_table = predict_posteriors(model, target)
     analysis = options.pop("analysis", None)
     config = AdaptConfig(**{"epochs": 2, "batch_size": 8, "lr": 0.01, **options})
-    rows = adapt(
-        model,
+    data = AdaptData(
         FeatsDataset(target),
-        config,
-        tmp_path,
         teacher_table=init_table,
         init_table=init_table,
-        seed=seed,
         analysis_labels=target_labels if analysis is None else analysis,
     )
+    rows = adapt(model, data, config, AdaptRun(tmp_path, seed=seed))
     return model, rows
 
 
@@ -236,9 +242,12 @@ def test_adapt_writes_log_and_checkpoints(tmp_path, make_feats, fit_source_model
         assert all(r[column] != "" for r in logged), column
     assert all(0 < float(r["selection_rate"]) < 1 for r in logged)
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "epoch001.json",
         "epoch001.pt",
+        "epoch002.json",
         "epoch002.pt",
     ]
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_target_labels_never_reach_training(tmp_path, make_feats, fit_source_model):
@@ -251,31 +260,75 @@ def test_target_labels_never_reach_training(tmp_path, make_feats, fit_source_mod
     assert "pseudo_label_acc" in rows[0] and "pseudo_label_acc" not in rows_without[0]
 
 
-def test_resume_gives_the_uninterrupted_model(tmp_path, make_feats, fit_source_model):
+def test_resume_gives_the_uninterrupted_model(
+    tmp_path, make_feats, fit_source_model, monkeypatch, caplog
+):
     full, _ = adapt_run(tmp_path / "full", make_feats, fit_source_model, epochs=3)
-    adapt_run(tmp_path / "cut", make_feats, fit_source_model, epochs=1)
+    save = CheckpointManager.save
+
+    def save_then_die(self, objects, **kwargs):
+        save(self, objects, **kwargs)
+        raise KeyboardInterrupt  # killed after epoch 1
+
+    monkeypatch.setattr(CheckpointManager, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        adapt_run(tmp_path / "cut", make_feats, fit_source_model, epochs=3)
+    monkeypatch.undo()
     source, source_labels = make_feats(60, shift=0.0, seed=1)
     target, _ = make_feats(40, shift=1.0, seed=2)
     model = fit_source_model(source, source_labels)
     table = predict_posteriors(model, target)
     config = AdaptConfig(epochs=3, batch_size=8, lr=0.01)
-    rows = adapt(model, FeatsDataset(target), config, tmp_path / "cut", table, table, resume=True)
+    data = AdaptData(FeatsDataset(target), table, table)
+    with caplog.at_level(logging.INFO):
+        rows = adapt(model, data, config, AdaptRun(tmp_path / "cut", resume=True))
+    assert "epoch001.pt (epoch 1 done)" in caplog.text
     assert [r["epoch"] for r in rows] == [1] * 5 + [2] * 5 + [3] * 5
     assert all(torch.equal(full.state_dict()[k], model.state_dict()[k]) for k in model.state_dict())
+    with open(tmp_path / "cut/train_log.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 16))
+
+
+def test_resume_with_another_lr_or_init_model_starts_afresh(
+    tmp_path, make_feats, fit_source_model, caplog
+):
+    """Stale result 1: a changed lr or initial model never resumes the old checkpoint."""
+    source, source_labels = make_feats(60, shift=0.0, seed=1)
+    target, _ = make_feats(40, shift=1.0, seed=2)
+
+    def run(lr, init_hash, epochs=2):
+        model = fit_source_model(source, source_labels)
+        table = predict_posteriors(model, target)
+        data = AdaptData(FeatsDataset(target), table, table)
+        settings = AdaptRun(tmp_path, resume=True, fingerprint={"init_model": init_hash})
+        adapt(model, data, AdaptConfig(epochs=epochs, batch_size=8, lr=lr), settings)
+        return model.state_dict()
+
+    first = run(0.01, "a")
+    with caplog.at_level(logging.INFO):
+        other_lr = run(0.001, "a")
+    assert "lr: 0.01 -> 0.001" in caplog.text and "starting afresh" in caplog.text
+    assert not all(torch.equal(first[k], other_lr[k]) for k in first)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        run(0.001, "b")
+    assert "other inputs (init_model: 'a' -> 'b')" in caplog.text
 
 
 def test_adapt_bad_input(tmp_path):
     model = OneHotLogits(WEIGHT)
     one = {"u1": np.zeros((2, 1, 4), dtype=np.float32)}
     with pytest.raises(ValueError, match="unlabeled set is empty"):
-        adapt(model, FeatsDataset({}), AdaptConfig(), tmp_path)
+        adapt(model, AdaptData(FeatsDataset({})), AdaptConfig(), AdaptRun(tmp_path))
     with pytest.raises(ValueError, match="one utterance"):
-        adapt(model, FeatsDataset(one), AdaptConfig(), tmp_path)
+        adapt(model, AdaptData(FeatsDataset(one)), AdaptConfig(), AdaptRun(tmp_path))
     two = {**one, "u2": np.ones((2, 1, 4), dtype=np.float32)}
     with pytest.raises(ValueError, match="initial model's posteriors"):
-        adapt(model, FeatsDataset(two), AdaptConfig(kl_coef=0.1), tmp_path)
+        adapt(model, AdaptData(FeatsDataset(two)), AdaptConfig(kl_coef=0.1), AdaptRun(tmp_path))
     with pytest.raises(ValueError, match="labeled source data"):
-        adapt(model, FeatsDataset(two), AdaptConfig(source_ce_coef=1.0), tmp_path)
+        adapt(
+            model, AdaptData(FeatsDataset(two)), AdaptConfig(source_ce_coef=1.0), AdaptRun(tmp_path)
+        )
 
 
 def test_self_reward_bgrpo_improves_shifted_target(tmp_path, make_feats, fit_source_model):
@@ -293,7 +346,7 @@ def test_self_reward_bgrpo_improves_shifted_target(tmp_path, make_feats, fit_sou
 
         before.append(accuracy())
         config = AdaptConfig(rewards={"self_max_prob": 1.0}, epochs=10, batch_size=16, lr=3e-3)
-        adapt(model, FeatsDataset(target), config, tmp_path / str(seed), seed=seed)
+        adapt(model, AdaptData(FeatsDataset(target)), config, AdaptRun(tmp_path / str(seed), seed))
         after.append(accuracy())
     assert np.mean(before) < 0.9
     assert np.mean(after) > np.mean(before) + 0.02

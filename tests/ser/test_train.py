@@ -8,7 +8,8 @@ import torch
 
 from emorl.ser.dataset import FeatsDataset, make_loader
 from emorl.ser.model import SERClassifier
-from emorl.ser.train import Distributed, _train_epoch, evaluate, feature_stats, loss_weights
+from emorl.ser.train import _train_epoch, evaluate, feature_stats, loss_weights
+from emorl.train import Distributed
 
 
 def test_feature_stats_are_over_all_frames(tiny_feats):

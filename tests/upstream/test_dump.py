@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -12,15 +13,18 @@ from upstream_fixtures import synth_wave, write_data_dir
 
 from emorl.data.audio import AudioError
 from emorl.data.feats import read_feats
+from emorl.fingerprint import dump_fingerprint
 from emorl.upstream import get_upstream
 from emorl.upstream.base import Upstream, UpstreamError
 from emorl.upstream.dump import (
+    DumpOptions,
     extract_job,
     job_dir,
     length_sorted_batches,
     merge,
     postprocess,
     shard,
+    weights_sha256,
 )
 
 DURATIONS = {
@@ -87,7 +91,7 @@ def test_dump_round_trips_through_kaldiio(data, tmp_path):
     upstream = get_upstream("fbank")
     for job in (1, 2):
         extract_job(
-            data, upstream, tmp_path / "dump", nj=2, job=job, chunk_size=3, max_batch_size=2
+            data, upstream, tmp_path / "dump", DumpOptions(chunk_size=3, max_batch_size=2), 2, job
         )
     info = merge(data, tmp_path / "dump", nj=2)
     scp_keys = [
@@ -104,8 +108,13 @@ def test_dump_round_trips_through_kaldiio(data, tmp_path):
 
 def test_pooled_float16_dump(data, tmp_path, tiny_whisper):
     upstream = get_upstream("whisper_tiny.en", path=str(tiny_whisper))
-    extract_job(data, upstream, tmp_path / "f32", layers="0,2", pooling="mean_std")
-    extract_job(data, upstream, tmp_path / "f16", layers="0,2", pooling="mean_std", dtype="float16")
+    extract_job(data, upstream, tmp_path / "f32", DumpOptions(layers="0,2", pooling="mean_std"))
+    extract_job(
+        data,
+        upstream,
+        tmp_path / "f16",
+        DumpOptions(layers="0,2", pooling="mean_std", dtype="float16"),
+    )
     for name in ("f32", "f16"):
         merge(data, tmp_path / name, nj=1)
     f32 = read_feats(tmp_path / "f32")[1]
@@ -126,7 +135,7 @@ def test_pooled_float16_dump(data, tmp_path, tiny_whisper):
 
 def test_downsampled_frames_and_frame_rate(data, tmp_path, tiny_whisper):
     upstream = get_upstream("whisper_tiny.en", path=str(tiny_whisper))
-    info = extract_job(data, upstream, tmp_path / "d", layers="last", downsample=3)
+    info = extract_job(data, upstream, tmp_path / "d", DumpOptions(layers="last", downsample=3))
     merge(data, tmp_path / "d", nj=1)
     assert info.frame_rate == pytest.approx(50 / 3)
     _, feats = read_feats(tmp_path / "d")
@@ -138,7 +147,9 @@ def test_interrupted_job_resumes_without_recomputing(data, tmp_path):
     fbank = get_upstream("fbank")
     out = tmp_path / "dump"
     with pytest.raises(KeyboardInterrupt):
-        extract_job(data, Counting(fbank, fail_after=2), out, chunk_size=4, max_batch_size=2)
+        extract_job(
+            data, Counting(fbank, fail_after=2), out, DumpOptions(chunk_size=4, max_batch_size=2)
+        )
     scp = job_dir(out, 1, 1) / "feats.scp"
     assert len(scp.read_text().splitlines()) == 4
     assert not (job_dir(out, 1, 1) / "feats_info.json").exists()
@@ -147,7 +158,7 @@ def test_interrupted_job_resumes_without_recomputing(data, tmp_path):
     with open(scp, "a") as f:
         f.write("utt99 /cut/short/by/a/ki")  # a kill in the middle of a line
     resumed = Counting(fbank)
-    extract_job(data, resumed, out, chunk_size=4, max_batch_size=2)
+    extract_job(data, resumed, out, DumpOptions(chunk_size=4, max_batch_size=2))
     assert resumed.encoded == len(DURATIONS) - 4
     merge(data, out, nj=1)
     extract_job(data, fresh := Counting(fbank), tmp_path / "fresh")
@@ -167,7 +178,7 @@ def test_other_options_start_the_job_over(data, tmp_path):
     fbank = get_upstream("fbank")
     extract_job(data, fbank, tmp_path / "dump")
     redo = Counting(fbank)
-    extract_job(data, redo, tmp_path / "dump", pooling="mean_std")
+    extract_job(data, redo, tmp_path / "dump", DumpOptions(pooling="mean_std"))
     assert redo.encoded == len(DURATIONS)
     assert (
         json.loads((job_dir(tmp_path / "dump", 1, 1) / "signature.json").read_text())["pooling"]
@@ -181,11 +192,16 @@ def test_other_options_start_the_job_over(data, tmp_path):
 def test_option_conflicts():
     egemaps = get_upstream("egemaps")
     with pytest.raises(UpstreamError, match="one vector per utterance"):
-        extract_job(None, egemaps, "/nonexistent", pooling="mean_std")
+        extract_job(None, egemaps, "/nonexistent", DumpOptions(pooling="mean_std"))
     with pytest.raises(UpstreamError, match="with --pooling mean_std keep it at 1"):
-        extract_job(None, get_upstream("fbank"), "/nonexistent", pooling="mean_std", downsample=2)
+        extract_job(
+            None,
+            get_upstream("fbank"),
+            "/nonexistent",
+            DumpOptions(pooling="mean_std", downsample=2),
+        )
     with pytest.raises(UpstreamError, match="--dtype 'int8'"):
-        extract_job(None, egemaps, "/nonexistent", dtype="int8")
+        extract_job(None, egemaps, "/nonexistent", DumpOptions(dtype="int8"))
 
 
 def test_nan_output_stops_with_the_utterance(data, tmp_path):
@@ -210,9 +226,11 @@ def test_other_sample_rates_are_resampled_or_rejected(data, tmp_path, caplog):
     soundfile.write(data.wav_scp["utt05"], synth_wave(0.8, sr=8000), 8000)
     soundfile.write(data.wav_scp["utt07"], synth_wave(0.8, sr=22050), 22050)
     with pytest.raises(AudioError, match="utt02: .* sample rate 8000 Hz, expected 16000 Hz"):
-        extract_job(data, get_upstream("fbank"), tmp_path / "a", on_rate_mismatch="error")
+        extract_job(
+            data, get_upstream("fbank"), tmp_path / "a", DumpOptions(on_rate_mismatch="error")
+        )
     with caplog.at_level(logging.INFO):
-        extract_job(data, get_upstream("fbank"), tmp_path / "b", chunk_size=2)
+        extract_job(data, get_upstream("fbank"), tmp_path / "b", DumpOptions(chunk_size=2))
     resampling = [r.getMessage() for r in caplog.records if "resampled" in r.getMessage()]
     assert resampling == [
         f"{data.path} job 1/1: resampled 3 of 10 utterances to 16000 Hz "
@@ -235,7 +253,46 @@ def test_merge_checks_coverage_and_agreement(data, tmp_path):
         extract_job(data, fbank, tmp_path / "dump", nj=3, job=1)
         extract_job(data, fbank, tmp_path / "dump", nj=3, job=2)
         merge(data, tmp_path / "dump", nj=3)
-    extract_job(data, fbank, tmp_path / "dump", nj=3, job=3, pooling="mean_std")
+    extract_job(data, fbank, tmp_path / "dump", DumpOptions(pooling="mean_std"), nj=3, job=3)
     with pytest.raises(ValueError, match="made with other options than job 1"):
         merge(data, tmp_path / "dump", nj=3)
     assert not (tmp_path / "dump" / "feats.scp").exists()
+
+
+def test_the_dump_fingerprint_follows_options_weights_and_audio(data, tmp_path):
+    """Stale result 2: what reads a dump depends on its fingerprint, which changes when the values
+    change even though feats.scp stays byte-identical (fbank_cmvn false -> true)."""
+
+    def dump(name, data=data, **options):
+        extract_job(data, get_upstream("fbank", **options), tmp_path / name)
+        merge(data, tmp_path / name, nj=1)
+        return json.loads((tmp_path / name / "feats_info.json").read_text())["fingerprint"]
+
+    plain = dump("plain")
+    assert len(plain) == 64 and dump_fingerprint(tmp_path / "plain") == plain
+    assert dump("again") == plain  # a deterministic function of what made the dump
+    cmvn = dump("cmvn", fbank_cmvn=True)
+    assert cmvn != plain
+    assert dump("mel40", fbank_num_mel_bins=40) not in (plain, cmvn)
+    first = data.utts[0]
+    other_audio = dataclasses.replace(
+        data, wav_scp={**data.wav_scp, first: data.wav_scp[data.utts[1]]}
+    )
+    assert dump("other_audio", data=other_audio) != plain
+
+
+def test_weights_are_fingerprinted_by_content(tmp_path):
+    class WithCheckpoint(Upstream):
+        name, num_layers, dim, frame_rate = "fake", 1, 2, 50.0
+
+        def describe(self):
+            return {"checkpoint": str(tmp_path / "model.pt")}
+
+        def extract(self, waves, layers):
+            raise NotImplementedError
+
+    (tmp_path / "model.pt").write_bytes(b"weights 1")
+    first = weights_sha256(WithCheckpoint())
+    (tmp_path / "model.pt").write_bytes(b"weights 2")
+    assert weights_sha256(WithCheckpoint()) != first
+    assert weights_sha256(get_upstream("fbank")) is None

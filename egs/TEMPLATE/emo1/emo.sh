@@ -10,25 +10,25 @@
 #   7 lalm_decode audio-language model: decode + score          (not implemented yet)
 #   8 report      RESULTS block of README.md, plots
 #
-# Every unit of work writes <dir>/.done holding the command that made it and the md5 of its inputs
-# (configs, the data, features or model it reads); a rerun skips units whose command and inputs are
-# unchanged, and redoes the others. --force true redoes all.
+# Every unit of work writes <dir>/.done holding the command that made it and the signature of its
+# inputs (configs, data files, and the fingerprints of the feature dumps and models it reads; see
+# ../stage_utils.sh); a rerun skips units whose command and inputs are unchanged, and redoes the
+# others. --force true redoes all, from scratch (training never resumes a checkpoint then).
 set -euo pipefail
 # The braces make bash read the whole script before running it, so that editing emo.sh while a
 # recipe runs cannot change the running copy.
 {
 
-log() {
-    local fname=${BASH_SOURCE[1]##*/}
-    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
-}
+# log, run_stage, signature, run_unit
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../stage_utils.sh"
 SECONDS=0
 
 # General
 stage=1              # first stage to run
 stop_stage=8         # last stage to run
-skip_stages=""       # stages to leave out, e.g. "5 6 7"
-force=false          # redo units even when their .done marker matches
+skip_adapt=false     # true: leave out stage 4 (adaptation), e.g. a corpus without unlabeled set
+skip_lalm=false      # true: leave out stages 5-7 (audio-language model; not implemented yet)
+force=false          # redo units even when their .done marker matches (never resuming training)
 nj=2                 # parallel jobs for feature extraction
 ngpu=0               # GPUs per training job (>1: torchrun data parallel)
 seeds="1"            # one model per seed; results are reported as mean +- std
@@ -40,6 +40,8 @@ expdir=exp
 corpus=              # emorl/data/corpora/<corpus>.py (informational; local/data.sh does the work)
 label_set=           # name in emorl.data.labels.LABEL_SETS or a file
 eval_label_set=      # label set of the eval and unlabeled sets (cross-corpus); default: label_set
+fold=                # speaker-fold protocols: fold N trains on foldN_train, selects on foldN_dev,
+                     # scores foldN_test (unless the sets are given) in <expdir>/foldN
 train_set=           # labeled training set
 dev_set=             # labeled dev set (model selection)
 eval_sets=           # sets decoded and scored
@@ -68,6 +70,15 @@ help_message="Usage: $0 [--stage N] [--stop_stage N] [--upstream NAME] [--nj N] 
 . utils/parse_options.sh
 
 [ -n "${label_set}" ] || { log "Error: --label_set is required"; exit 1; }
+if [ -n "${fold}" ]; then
+    train_set=${train_set:-fold${fold}_train}
+    dev_set=${dev_set:-fold${fold}_dev}
+    eval_sets=${eval_sets:-fold${fold}_test}
+    report_exp_dir=${report_exp_dir:-${expdir}}  # the report gathers every fold
+    expdir=${expdir}/fold${fold}
+fi
+resume=true  # training units continue from their checkpoint, if it matches their options and inputs
+[ "${force}" != true ] || resume=false
 if [ -z "${upstream_tag}" ]; then
     case ${upstream} in
         hf:*) upstream_tag=hf_$(basename "${upstream#hf:}") ;;
@@ -84,39 +95,8 @@ fi
 [ -n "${ser_tag}" ] || ser_tag=$(basename "${ser_config}" .yaml)
 feat_dir=${dumpdir}/${upstream_tag}
 
-run_stage() {  # run_stage N: true when stage N is inside [stage, stop_stage] and not skipped
-    [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ] && [[ " ${skip_stages} " != *" $1 "* ]]
-}
-
-signature() {  # the command line plus the md5 of every file it names and of the files in ${deps}
-    local arg -
-    set -f  # no globbing while splitting the command into words
-    echo "$*"
-    for arg in $* ${deps:-}; do
-        case ${arg} in
-            */log/*) ;;  # the unit's own logs change with every run
-            *) if [ -f "${arg}" ]; then md5sum "${arg}"; fi ;;
-        esac
-    done
-}
-
-run_unit() {  # [deps="FILE..."] run_unit DIR COMMAND...: run COMMAND unless DIR/.done matches
-    local dir=$1; shift
-    local sig
-    sig=$(signature "$@")
-    if [ "${force}" != true ] && [ -f "${dir}/.done" ] && [ "$(cat "${dir}/.done")" == "${sig}" ]; then
-        log "skip ${dir}: done with the same command"
-        return 0
-    fi
-    mkdir -p "${dir}/log"
-    rm -f "${dir}/.done"
-    echo "$*" > "${dir}/log/command.sh"
-    "$@"
-    echo "${sig}" > "${dir}/.done.tmp" && mv "${dir}/.done.tmp" "${dir}/.done"
-}
-
 not_implemented() {
-    log "Error: stage $1 ($2) is not implemented yet; see the issue tracker. Use --skip_stages or --stop_stage."
+    log "Error: stage $1 ($2) is not implemented yet; see the issue tracker. Use --skip_lalm true or --stop_stage."
     exit 2
 }
 
@@ -149,7 +129,7 @@ fi
 decode_and_score() {  # decode_and_score MODEL_DIR: decode and score every eval set with one model
     local model_dir=$1 dset
     for dset in ${eval_sets}; do
-        deps="${model_dir}/model.pt ${feat_dir}/${dset}/feats.scp data/${dset}/utt2emo" \
+        deps="${model_dir} ${feat_dir}/${dset} data/${dset}/utt2emo" \
         run_unit "${model_dir}/decode_${dset}" bash -c "${decode_cmd} ${model_dir}/decode_${dset}/log/decode.log \
             ${python} -m emorl.bin.infer_ser --model_dir ${model_dir} --feats_dir ${feat_dir}/${dset} \
                 --out_dir ${model_dir}/decode_${dset} \
@@ -165,17 +145,17 @@ if run_stage 3; then
     log "Stage 3: supervised baseline ${ser_config} on ${train_set}, seeds ${seeds}"
     for seed in ${seeds}; do
         ser_exp=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
-        deps="${feat_dir}/${train_set}/feats.scp ${feat_dir}/${dev_set}/feats.scp data/${train_set}/utt2emo data/${dev_set}/utt2emo" \
+        deps="${feat_dir}/${train_set} ${feat_dir}/${dev_set} data/${train_set}/utt2emo data/${dev_set}/utt2emo" \
         run_unit "${ser_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${ser_exp}/log/train.log \
             $(train_launcher) emorl.bin.train_ser --config ${ser_config} --label_set ${label_set} \
                 --train_data data/${train_set} --train_feats ${feat_dir}/${train_set} \
                 --dev_data data/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
-                --exp_dir ${ser_exp} --seed ${seed} --resume true"
+                --exp_dir ${ser_exp} --seed ${seed} --resume ${resume}"
         decode_and_score "${ser_exp}"
     done
 fi
 
-if run_stage 4; then
+if run_stage 4 "${skip_adapt}"; then
     [ -n "${unlabeled_set}" ] || { log "Error: stage 4 needs --unlabeled_set"; exit 1; }
     log "Stage 4: adaptation on ${unlabeled_set}: ${adapt_configs}"
     for adapt_config in ${adapt_configs}; do
@@ -184,20 +164,20 @@ if run_stage 4; then
             init=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
             adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}/seed${seed}
             [ -f "${init}/model.pt" ] || { log "Error: ${init}/model.pt missing; run stage 3 first"; exit 1; }
-            deps="${init}/model.pt ${feat_dir}/${unlabeled_set}/feats.scp ${feat_dir}/${train_set}/feats.scp" \
+            deps="${init} ${feat_dir}/${unlabeled_set} ${feat_dir}/${train_set} data/${unlabeled_set}/wav.scp data/${unlabeled_set}/utt2emo data/${train_set}/utt2emo" \
             run_unit "${adapt_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${adapt_exp}/log/train.log \
                 ${python} -m emorl.bin.train_bgrpo --config ${adapt_config} --init_model ${init} \
                     --unlabeled_data data/${unlabeled_set} --unlabeled_feats ${feat_dir}/${unlabeled_set} \
                     --source_data data/${train_set} --source_feats ${feat_dir}/${train_set} \
-                    --exp_dir ${adapt_exp} --seed ${seed} --resume true"
+                    --exp_dir ${adapt_exp} --seed ${seed} --resume ${resume}"
             decode_and_score "${adapt_exp}"
         done
     done
 fi
 
-if run_stage 5; then not_implemented 5 "audio-language model cold-start SFT"; fi
-if run_stage 6; then not_implemented 6 "audio-language model GRPO"; fi
-if run_stage 7; then not_implemented 7 "audio-language model decoding"; fi
+if run_stage 5 "${skip_lalm}"; then not_implemented 5 "audio-language model cold-start SFT"; fi
+if run_stage 6 "${skip_lalm}"; then not_implemented 6 "audio-language model GRPO"; fi
+if run_stage 7 "${skip_lalm}"; then not_implemented 7 "audio-language model decoding"; fi
 
 if run_stage 8; then
     log "Stage 8: report -> README.md"

@@ -6,20 +6,10 @@
 #   ./run.sh --upstream whisper_base --stage 2             any emo.sh option passes through
 set -euo pipefail
 
-fold=1         # which fold: 1 2 3 4 5
-
-args=()
-while [ $# -gt 0 ]; do
-    if [ "$1" = --fold ]; then fold=$2; shift 2; else args+=("$1"); shift; fi
-done
-
 ./emo.sh \
     --corpus cremad \
     --label_set cremad \
-    --train_set "fold${fold}_train" \
-    --dev_set "fold${fold}_dev" \
-    --eval_sets "fold${fold}_test" \
-    --expdir "exp/fold${fold}" \
-    --report_exp_dir exp \
-    --skip_stages "4 5 6 7" \
-    "${args[@]}"
+    --fold 1 \
+    --skip_adapt true \
+    --skip_lalm true \
+    "$@"

@@ -11,5 +11,6 @@ set -euo pipefail
     --dev_set dev \
     --eval_sets "test" \
     --local_data_opts "--captions false" \
-    --skip_stages "4 5 6 7" \
+    --skip_adapt true \
+    --skip_lalm true \
     "$@"

@@ -20,5 +20,6 @@ done
     --eval_sets "en_test zh_test" \
     --local_data_opts "--languages en,zh" \
     --expdir "exp/${lang}" \
-    --skip_stages "4 5 6 7" \
+    --skip_adapt true \
+    --skip_lalm true \
     "${args[@]}"

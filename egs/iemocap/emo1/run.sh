@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
 # IEMOCAP, leave-one-session-out: one fold per run (fold 1: test on Session 1, train on 2-5).
 #   ./run.sh                                  4 classes, fold 1
-#   ./run.sh --fold 3                         another fold (exp/iemocap4/fold3)
+#   ./run.sh --fold 3                         another fold (exp/iemocap4/fold3; --fold is emo.sh's)
 #   for f in 1 2 3 4 5; do ./run.sh --fold $f; done      all five folds (data is prepared once)
 #   ./run.sh --label_set iemocap6             6 classes (its own data, dump/ and exp/ dirs)
 #   ./run.sh --improvised_only true           the improvised dialogs only
 #   ./run.sh --upstream whisper_base --stage 2             any emo.sh option passes through
 set -euo pipefail
 
-fold=1                  # 1..5: the test session
 label_set=iemocap4      # iemocap4 (neutral, happy+excited, angry, sad) or iemocap6
 improvised_only=false   # true: improvised dialogs only
 
 args=()
 while [ $# -gt 0 ]; do
     case $1 in
-        --fold) fold=$2; shift 2 ;;
         --label_set) label_set=$2; shift 2 ;;
         --improvised_only) improvised_only=$2; shift 2 ;;
         *) args+=("$1"); shift ;;
@@ -29,12 +27,10 @@ tag=${label_set}
 ./emo.sh \
     --corpus iemocap \
     --label_set "${label_set}" \
-    --train_set "fold${fold}_train" \
-    --dev_set "fold${fold}_dev" \
-    --eval_sets "fold${fold}_test" \
+    --fold 1 \
     --local_data_opts "--label_set ${label_set} --improvised_only ${improvised_only}" \
     --dumpdir "dump/${tag}" \
-    --expdir "exp/${tag}/fold${fold}" \
-    --report_exp_dir "exp/${tag}" \
-    --skip_stages "4 5 6 7" \
+    --expdir "exp/${tag}" \
+    --skip_adapt true \
+    --skip_lalm true \
     "${args[@]}"

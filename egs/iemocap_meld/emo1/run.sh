@@ -14,5 +14,6 @@ set -euo pipefail
     --dev_set iemocap_dev \
     --eval_sets "iemocap_test meld_test" \
     --score_opts "--label_map conf/label_map_meld_to_iemocap4.txt" \
-    --skip_stages "4 5 6 7" \
+    --skip_adapt true \
+    --skip_lalm true \
     "$@"

@@ -10,5 +10,6 @@ set -euo pipefail
     --train_set train \
     --dev_set dev \
     --eval_sets "test1 test2" \
-    --skip_stages "4 5 6 7" \
+    --skip_adapt true \
+    --skip_lalm true \
     "$@"

@@ -11,5 +11,6 @@ set -euo pipefail
     --dev_set dev \
     --eval_sets "test1 test2" \
     --local_data_opts "--label_set msppodcast" \
-    --skip_stages "4 5 6 7" \
+    --skip_adapt true \
+    --skip_lalm true \
     "$@"

@@ -1,0 +1,52 @@
+# Shell helpers of the staged recipe scripts (egs/TEMPLATE/<task>/<name>.sh), sourced by them.
+#
+# A unit of work (a data dir, a feature dump, a model, a decode dir) is run by run_unit, which
+# writes <dir>/.done holding the unit's signature: its command line, the md5 of every file the
+# command names and of the files in ${deps}, and the fingerprint of every feature dump or model dir
+# in ${deps} (emorl.bin.signature: what the dump or model was made from, not its file names). A
+# rerun skips a unit whose signature is unchanged and redoes the others; --force true redoes all.
+#
+# Globals read: stage, stop_stage, force, python.
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
+}
+
+run_stage() {  # run_stage N [SKIP]: true when N is inside [stage, stop_stage] and SKIP is not true
+    [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ] && [ "${2:-false}" != true ]
+}
+
+signature() {  # the signature of a unit: see the top of this file
+    local arg dirs=() -
+    set -f  # no globbing while splitting the command into words
+    # Whether a unit continues from its checkpoint does not change what it computes.
+    echo "$*" | sed -E 's/ --resume (true|false)//g'
+    for arg in $* ${deps:-}; do
+        case ${arg} in
+            */log/*) ;;  # the unit's own logs change with every run
+            *) if [ -f "${arg}" ]; then md5sum "${arg}"; fi ;;
+        esac
+    done
+    for arg in ${deps:-}; do
+        [ ! -d "${arg}" ] || dirs+=("${arg}")
+    done
+    if [ ${#dirs[@]} -gt 0 ]; then
+        ${python:-python3} -m emorl.bin.signature "${dirs[@]}"
+    fi
+}
+
+run_unit() {  # [deps="FILE|DIR..."] run_unit DIR COMMAND...: run COMMAND unless DIR/.done matches
+    local dir=$1; shift
+    local sig
+    sig=$(signature "$@")
+    if [ "${force}" != true ] && [ -f "${dir}/.done" ] && [ "$(cat "${dir}/.done")" == "${sig}" ]; then
+        log "skip ${dir}: done with the same command and inputs"
+        return 0
+    fi
+    mkdir -p "${dir}/log"
+    rm -f "${dir}/.done"
+    echo "$*" > "${dir}/log/command.sh"
+    "$@"
+    echo "${sig}" > "${dir}/.done.tmp" && mv "${dir}/.done.tmp" "${dir}/.done"
+}

@@ -1,0 +1,58 @@
+"""The process's place in a ``torchrun`` job: rank, world size, device, collective helpers."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from emorl.train.device import select_device
+
+
+class Distributed:
+    """Rank and world size from torchrun's environment (world size 1 without torchrun).
+
+    With more than one process the default process group is initialised: nccl on GPU, gloo on
+    CPU. ``device`` is :func:`~emorl.train.device.select_device` of the spec, one GPU per local
+    rank.
+    """
+
+    def __init__(self, device: str = "auto"):
+        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = select_device(device, self.local_rank if self.world_size > 1 else None)
+        if self.world_size > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        self.is_main = self.rank == 0
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """``model`` in DistributedDataParallel when there are several processes, else itself."""
+        return DistributedDataParallel(model) if self.world_size > 1 else model
+
+    def sum(self, values: list[float]) -> list[float]:
+        """Sum numbers over processes."""
+        if self.world_size == 1:
+            return values
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def barrier(self) -> None:
+        """Wait for every process."""
+        if self.world_size > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        """Tear the process group down (a no-op for one process)."""
+        if self.world_size > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+    def __enter__(self) -> Distributed:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
