@@ -19,7 +19,7 @@ from emorl.data.datadir import DataDir
 from emorl.data.feats import FeatsInfo
 from emorl.ser.model import SERClassifier, save_model
 from emorl.upstream import get_upstream
-from emorl.upstream.dump import extract_job, merge
+from emorl.upstream.dump import DumpOptions, extract_job, merge
 
 LABELS = ["angry", "happy", "neutral", "sad"]  # label set iemocap4
 SETS = {"train": 24, "dev": 8, "test": 8}
@@ -71,10 +71,12 @@ def make_ser_exp(root: Path) -> Path:
                 data,
                 upstream,
                 Path("dump/fbank") / name,
-                downsample=2,
-                dtype="float16",
-                max_batch_size=4,
-                extra={"upstream_options": UPSTREAM_OPTIONS},
+                DumpOptions(
+                    downsample=2,
+                    dtype="float16",
+                    max_batch_size=4,
+                    extra={"upstream_options": UPSTREAM_OPTIONS},
+                ),
             )
             merge(data, Path("dump/fbank") / name, nj=1)
         train_ser.main(
