@@ -73,10 +73,10 @@ def test_failed_unit_leaves_no_done_marker(recipe):
     assert not (recipe / "data" / ".done").exists()
 
 
-def test_unimplemented_stage_fails_clearly_and_can_be_skipped(recipe):
+def test_lalm_stages_need_lalm_sh_and_can_be_skipped(recipe):
     result = emo(recipe, "--stage", "5", "--stop_stage", "5")
-    assert result.returncode == 2
-    assert "stage 5 (audio-language model cold-start SFT) is not implemented yet" in result.stderr
+    assert result.returncode == 1
+    assert "stages 5-7 need ./lalm.sh (a link to egs/TEMPLATE/lalm1/lalm.sh)" in result.stderr
     skipped = emo(recipe, "--stage", "5", "--stop_stage", "7", "--skip_lalm", "true")
     assert skipped.returncode == 0, skipped.stderr
     adapt = emo(recipe, "--stage", "4", "--stop_stage", "4", "--skip_adapt", "true")

@@ -5,9 +5,9 @@
 #   2 features    upstream encoder -> dump/<upstream>/<set>/feats.scp
 #   3 baseline    supervised classifier on the train set; decode + score the eval sets
 #   4 adaptation  B-GRPO (and its comparisons) on the unlabeled set; decode + score
-#   5 lalm_sft    audio-language model: cold-start SFT          (not implemented yet)
-#   6 lalm_grpo   audio-language model: GRPO with ESWR/format   (not implemented yet)
-#   7 lalm_decode audio-language model: decode + score          (not implemented yet)
+#   5 lalm_sft    audio-language model: SFT targets + cold-start SFT   (./lalm.sh --task emo 2-3)
+#   6 lalm_grpo   audio-language model: GRPO (not implemented yet)     (./lalm.sh --task emo 4)
+#   7 lalm_decode audio-language model: decode + score                 (./lalm.sh --task emo 5-6)
 #   8 report      RESULTS block of README.md, plots
 #
 # Every unit of work writes <dir>/.done holding the command that made it and the signature of its
@@ -27,7 +27,7 @@ SECONDS=0
 stage=1              # first stage to run
 stop_stage=8         # last stage to run
 skip_adapt=false     # true: leave out stage 4 (adaptation), e.g. a corpus without unlabeled set
-skip_lalm=false      # true: leave out stages 5-7 (audio-language model; not implemented yet)
+skip_lalm=false      # true: leave out stages 5-7 (audio-language model)
 force=false          # redo units even when their .done marker matches (never resuming training)
 nj=2                 # parallel jobs for feature extraction
 ngpu=0               # GPUs per training job (>1: torchrun data parallel)
@@ -59,6 +59,9 @@ upstream_tag=        # default: derived from the upstream name
 ser_config=conf/ser.yaml
 ser_tag=             # default: the config file's base name
 adapt_configs="conf/adapt/bgrpo.yaml"
+
+# Stages 5-7: the recipe's lalm.sh (a link to egs/TEMPLATE/lalm1/lalm.sh) on the same sets and seeds
+lalm_opts=           # options passed to lalm.sh, e.g. "--lalm_model mini --lalm_format esr"
 
 # Stage 8
 report_exp_dir=      # experiments reported; default: expdir (a parent of fold exp dirs gathers folds)
@@ -94,11 +97,6 @@ if [ -z "${upstream_config}" ]; then
 fi
 [ -n "${ser_tag}" ] || ser_tag=$(basename "${ser_config}" .yaml)
 feat_dir=${dumpdir}/${upstream_tag}
-
-not_implemented() {
-    log "Error: stage $1 ($2) is not implemented yet; see the issue tracker. Use --skip_lalm true or --stop_stage."
-    exit 2
-}
 
 all_sets=$(echo "${train_set} ${dev_set} ${eval_sets} ${unlabeled_set}" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
@@ -175,9 +173,26 @@ if run_stage 4 "${skip_adapt}"; then
     done
 fi
 
-if run_stage 5 "${skip_lalm}"; then not_implemented 5 "audio-language model cold-start SFT"; fi
-if run_stage 6 "${skip_lalm}"; then not_implemented 6 "audio-language model GRPO"; fi
-if run_stage 7 "${skip_lalm}"; then not_implemented 7 "audio-language model decoding"; fi
+lalm() {  # lalm FIRST LAST: stages FIRST..LAST of lalm.sh --task emo on this recipe's sets
+    [ -x ./lalm.sh ] || { log "Error: stages 5-7 need ./lalm.sh (a link to egs/TEMPLATE/lalm1/lalm.sh); or use --skip_lalm true"; exit 1; }
+    ./lalm.sh --task emo --label_set "${label_set}" --train_set "${train_set}" --dev_set "${dev_set}" \
+        --eval_sets "${eval_sets}" --seeds "${seeds}" --nj "${nj}" --ngpu "${ngpu}" \
+        --python "${python}" --expdir "${expdir}" --force "${force}" --score_opts "${score_opts}" \
+        --stage "$1" --stop_stage "$2" ${lalm_opts}
+}
+
+if run_stage 5 "${skip_lalm}"; then
+    log "Stage 5: audio-language model: SFT targets and cold-start SFT (lalm.sh stages 2-3)"
+    lalm 2 3
+fi
+if run_stage 6 "${skip_lalm}"; then
+    log "Stage 6: audio-language model: GRPO (lalm.sh stage 4)"
+    lalm 4 4
+fi
+if run_stage 7 "${skip_lalm}"; then
+    log "Stage 7: audio-language model: decode and score (lalm.sh stages 5-6)"
+    lalm 5 6
+fi
 
 if run_stage 8; then
     log "Stage 8: report -> README.md"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The offline mini recipe: synthetic emotional speech in two acoustic domains (source, target).
-# Stage 3 trains on the source domain; stage 4 adapts to the unlabeled target domain.
+# Stage 3 trains on the source domain; stage 4 adapts to the unlabeled target domain; stages 5-7
+# fine-tune the mini audio-language model on the source domain (lalm.sh --task emo) and decode it.
 #   ./run.sh                          the whole recipe at the default size
 #   ./run.sh --size ci                a few times smaller (what CI runs)
 #   ./run.sh --upstream fbank --stage 2  another upstream, from its features on
@@ -8,7 +9,6 @@ set -euo pipefail
 
 size=default   # mini corpus size: tiny, ci or default
 
-# Stages 5-7 (audio-language model) are skipped until their issue lands.
 args=()
 while [ $# -gt 0 ]; do
     if [ "$1" = --size ]; then size=$2; shift 2; else args+=("$1"); shift; fi
@@ -25,5 +25,5 @@ done
     --upstream whisper_tiny.en \
     --seeds "1 2 3" \
     --adapt_configs "conf/adapt/target_norm.yaml conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/bgrpo_keepneg.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml" \
-    --skip_lalm true \
+    --lalm_opts "--lalm_model mini --lalm_format esr --sft_config conf/lalm/sft_mini.yaml" \
     "${args[@]}"

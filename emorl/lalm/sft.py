@@ -1,0 +1,411 @@
+"""Cold-start SFT of an audio-LM (stage 5 of emo.sh, stage 3 of lalm.sh).
+
+Teacher-forced cross-entropy on the target tokens only: the loss is the negative log-probability
+of each target completion (its tokens and the closing EOS) given the audio and the prompt, summed
+over the target tokens of a batch and divided by their number; prompt and audio positions never
+enter it. AdamW with linear warmup and decay, gradient accumulation and clipping.
+
+Which parameters train (``trainable``): ``projector,text`` trains the audio projector and the whole
+text model (the ``mini`` kind, whose text model starts from random weights); ``projector,lora``
+trains the projector and LoRA adapters of the text model (``mini_smollm2`` and ``real``); add
+``audio`` to train the audio tower too (frozen by default).
+
+For the ``mini`` kind the tokenizer is trained on the training set's prompt, targets and
+transcripts before the model is built (the saved model dir holds it).
+
+Every ``eval_every`` steps the dev set is scored: ``dev_loss`` (teacher-forced) and, for ``emo``,
+``dev_accuracy`` (greedy decoding, the parsed answer against the label); the best step by
+``select_metric`` is saved as ``<exp_dir>/model`` (with ``task.json``: task, format, label set,
+prompt). Checkpoints every ``save_every`` steps (:class:`emorl.train.CheckpointManager`): a resumed
+run restores the model, optimiser, scheduler, random generators and the best score so far, and
+sees the same batches (they depend on the seed and the epoch only), so it ends where an
+uninterrupted run ends. Logs: ``train_log.csv`` and TensorBoard (:class:`emorl.train.StepLogger`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from emorl.atomic import atomic_write
+from emorl.cli import set_seed
+from emorl.data.labels import get_label_set
+from emorl.lalm import audio as audio_lib
+from emorl.lalm.data import MODEL_TASK_FILE, LalmDataset
+from emorl.lalm.decode import decode_prompts
+from emorl.lalm.model import AudioLM, Prompt
+from emorl.lalm.prompts import check_task_format, instruction
+from emorl.train import CheckpointManager, StepLogger, select_device
+
+TRAINABLE = ("projector", "text", "lora", "audio")
+SELECT_METRICS = ("dev_accuracy", "dev_loss")
+
+
+@dataclass
+class SftConfig:
+    """The options of SFT (also the keys of conf/lalm/sft_*.yaml)."""
+
+    task: str = "emo"
+    format: str = "esr"
+    label_set: str | None = None  # emo: a name in emorl.data.labels or a file
+    model: str = "mini"  # mini, mini_smollm2, real
+    model_path: str | None = None  # real: the model dir; mini_smollm2: the converted SmolLM2 dir
+    whisper_checkpoint: str | None = None  # mini kinds: default the offline Whisper tiny.en
+    dtype: str = "float32"
+    long_audio: str = "error"  # utterances over 30 s: split, truncate or error
+    # mini: tokenizer and text model sizes
+    vocab_size: int = 2000
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    intermediate_size: int = 1024
+    # what trains
+    trainable: str = "projector,text"
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    # optimisation
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 20
+    num_epochs: int = 10
+    max_steps: int = 0  # > 0: stop after this many optimiser steps instead
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    # model selection and checkpoints
+    eval_every: int = 50
+    select_metric: str = "dev_accuracy"
+    dev_max_new_tokens: int = 128
+    dev_batch_size: int = 32
+    save_every: int = 50
+    keep_last: int = 2
+    seed: int = 1
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+
+    def check(self) -> None:
+        check_task_format(self.task, self.format)
+        if self.task == "emo" and not self.label_set:
+            raise ValueError("task emo needs label_set")
+        parts = self.trainable_parts()
+        unknown = set(parts) - set(TRAINABLE)
+        if unknown or not parts:
+            raise ValueError(f"trainable: {self.trainable!r}; choose from {TRAINABLE}")
+        if "lora" in parts and "text" in parts:
+            raise ValueError("trainable: 'text' (full) and 'lora' exclude each other")
+        if self.select_metric not in SELECT_METRICS:
+            raise ValueError(f"select_metric must be one of {SELECT_METRICS}")
+        if self.select_metric == "dev_accuracy" and self.task != "emo":
+            raise ValueError("select_metric dev_accuracy needs task emo; use dev_loss")
+        for name in ("batch_size", "grad_accum", "eval_every", "save_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+
+    def trainable_parts(self) -> list[str]:
+        return [p.strip() for p in self.trainable.split(",") if p.strip()]
+
+    def labels(self) -> list[str] | None:
+        return list(get_label_set(self.label_set)) if self.task == "emo" else None
+
+    def prompt_text(self) -> str:
+        return instruction(self.task, self.format, self.labels())
+
+
+def file_md5(path: str | os.PathLike) -> str:
+    """The md5 of a file's bytes."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_model(config: SftConfig, train: LalmDataset) -> AudioLM:
+    """The model to fine-tune; for ``mini`` its tokenizer is trained on the training text first."""
+    if config.model == "mini":
+        # The prompt once per utterance, as the model sees it: BPE then merges it into few tokens.
+        texts = [config.prompt_text()] * len(train) + [train.targets[u] for u in train.utts]
+        if train.data.text is not None:
+            texts += [train.data.text[u] for u in train.utts]
+        return AudioLM.build_mini(
+            texts,
+            dtype=config.dtype,
+            long_audio=config.long_audio,
+            whisper_checkpoint=config.whisper_checkpoint,
+            vocab_size=config.vocab_size,
+            seed=config.seed,
+            hidden_size=config.hidden_size,
+            num_hidden_layers=config.num_hidden_layers,
+            num_attention_heads=config.num_attention_heads,
+            num_key_value_heads=config.num_attention_heads,
+            intermediate_size=config.intermediate_size,
+        )
+    if config.model == "mini_smollm2":
+        options = {"smollm2_dir": config.model_path} if config.model_path else {}
+        return AudioLM.build_mini_smollm2(
+            dtype=config.dtype,
+            long_audio=config.long_audio,
+            whisper_checkpoint=config.whisper_checkpoint,
+            seed=config.seed,
+            **options,
+        )
+    if config.model == "real":
+        if not config.model_path:
+            raise ValueError("model real needs model_path (a local Qwen2-Audio directory)")
+        return AudioLM.load(config.model_path, dtype=config.dtype, long_audio=config.long_audio)
+    raise ValueError(f"unknown model kind {config.model!r}: mini, mini_smollm2 or real")
+
+
+def set_trainable(lm: AudioLM, config: SftConfig) -> list[torch.nn.Parameter]:
+    """Freeze what does not train; returns the parameters that do."""
+    parts = config.trainable_parts()
+    lm.model.requires_grad_(False)
+    if "lora" in parts:
+        lm.enable_lora(
+            r=config.lora_r,
+            alpha=config.lora_alpha,
+            dropout=config.lora_dropout,
+            target_modules=config.lora_targets,
+            train_projector="projector" in parts,
+        )
+    inner = lm.model.model
+    if "projector" in parts and "lora" not in parts:
+        inner.multi_modal_projector.requires_grad_(True)
+    if "text" in parts:
+        inner.language_model.requires_grad_(True)
+        lm.model.lm_head.requires_grad_(True)
+    if "audio" in parts:
+        inner.audio_tower.requires_grad_(True)
+        inner.audio_tower.embed_positions.requires_grad_(False)  # Whisper's fixed sinusoids
+    return [p for p in lm.model.parameters() if p.requires_grad]
+
+
+class PromptCache:
+    """Prompts (log-mel windows and token ids) of a dataset, computed once per utterance."""
+
+    def __init__(self, lm: AudioLM, dataset: LalmDataset, text: str):
+        self.lm, self.dataset, self.text = lm, dataset, text
+        self.prompts: dict[str, Prompt] = {}
+
+    def __call__(self, utts: list[str]) -> list[Prompt]:
+        for utt in utts:
+            if utt not in self.prompts:
+                example = self.dataset.example(utt)
+                self.prompts[utt] = self.lm.prepare(utt, example.wave, self.text)
+        return [self.prompts[u] for u in utts]
+
+
+class FrozenTowerCache:
+    """Audio tokens from a frozen audio tower: the tower runs once per utterance for the whole
+    training (its output cannot change); only the trainable projector runs at every step."""
+
+    def __init__(self, lm: AudioLM):
+        self.lm = lm
+        self.hidden: dict[str, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def _encode(self, prompts: list[Prompt]) -> None:
+        new = [p for p in prompts if p.utt not in self.hidden]
+        if not new:
+            return
+        tower = self.lm.model.model.audio_tower
+        was_training = tower.training
+        tower.eval()
+        windows = [w for p in new for w in p.windows]
+        pieces = audio_lib.encode(tower, torch.nn.Identity(), windows)
+        tower.train(was_training)
+        i = 0
+        for p in new:
+            self.hidden[p.utt] = torch.cat(pieces[i : i + len(p.windows)])
+            i += len(p.windows)
+
+    def __call__(self, prompts: list[Prompt]) -> list[torch.Tensor]:
+        """The projected audio tokens of each prompt (gradients flow into the projector)."""
+        self._encode(prompts)
+        projector = self.lm.model.model.multi_modal_projector
+        return [projector(self.hidden[p.utt]) for p in prompts]
+
+
+def target_logprobs(lm: AudioLM, prompts: list[Prompt], targets: list[str], audio=None):
+    """``(log-probs [N, T], mask [N, T])`` of the target completions (EOS included); ``audio``
+    (a :class:`FrozenTowerCache`) gives the audio tokens, else the model encodes them."""
+    ids, mask = lm.completion_ids(targets)
+    tokens = audio(prompts) if audio is not None else None
+    return lm.logprobs(prompts, ids, mask, audio=tokens), mask.to(lm.device)
+
+
+@torch.no_grad()
+def dev_scores(
+    lm: AudioLM,
+    config: SftConfig,
+    dev: LalmDataset,
+    prompts: PromptCache,
+    labels,
+    audio: FrozenTowerCache | None = None,
+) -> dict[str, float]:
+    """Teacher-forced dev loss per target token; for emo the accuracy of greedy answers."""
+    was_training = lm.model.training
+    lm.model.eval()
+    total, tokens = 0.0, 0
+    for utts in dev.batches(config.dev_batch_size):
+        logp, mask = target_logprobs(lm, prompts(utts), [dev.targets[u] for u in utts], audio)
+        total -= float(logp.sum())
+        tokens += int(mask.sum())
+    scores = {"dev_loss": total / tokens}
+    if config.task == "emo":
+        decoded = decode_prompts(
+            lm,
+            [prompts(utts) for utts in dev.batches(config.dev_batch_size)],
+            config.format,
+            labels,
+            config.dev_max_new_tokens,
+            progress=False,
+            audio=audio,
+        )
+        correct = sum(d.label == dev.references[d.utt] for d in decoded)
+        scores["dev_accuracy"] = correct / len(decoded)
+        scores["dev_format_valid"] = sum(d.format_valid for d in decoded) / len(decoded)
+    lm.model.train(was_training)
+    return scores
+
+
+def _better(metric: str, value: float, best: float | None) -> bool:
+    if best is None:
+        return True
+    return value < best if metric == "dev_loss" else value > best
+
+
+def save_best(lm: AudioLM, config: SftConfig, model_dir: Path) -> None:
+    """Save the model dir and its ``task.json`` (what decoding needs to prompt and parse)."""
+    lm.save(model_dir)
+    task = {
+        "task": config.task,
+        "format": config.format,
+        "label_set": config.labels(),
+        "prompt": config.prompt_text(),
+    }
+    with atomic_write(model_dir / MODEL_TASK_FILE) as f:
+        json.dump(task, f, indent=2)
+
+
+def train_sft(
+    config: SftConfig,
+    train: LalmDataset,
+    dev: LalmDataset,
+    exp_dir: str | os.PathLike,
+    resume: bool = False,
+    fingerprint: dict | None = None,
+) -> dict:
+    """Fine-tune, select on dev, save ``exp_dir/model``; returns the best dev scores."""
+    config.check()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise RuntimeError(
+            "data-parallel SFT is not implemented yet: run one process (--ngpu 0 or 1)"
+        )
+    exp_dir = Path(exp_dir)
+    set_seed(config.seed)
+    lm = build_model(config, train)
+    device = select_device(config.device)
+    lm.model.to(device)
+    params = set_trainable(lm, config)
+    logging.info(
+        "%s model: %d parameters, %d trainable (%s)",
+        config.model,
+        lm.num_parameters(),
+        sum(p.numel() for p in params),
+        config.trainable,
+    )
+    labels = config.labels()
+    text = config.prompt_text()
+    train_prompts, dev_prompts = PromptCache(lm, train, text), PromptCache(lm, dev, text)
+    audio = None if "audio" in config.trainable_parts() else FrozenTowerCache(lm)
+
+    micro_per_epoch = math.ceil(len(train) / config.batch_size)
+    total_steps = config.max_steps or math.ceil(
+        micro_per_epoch * config.num_epochs / config.grad_accum
+    )
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, min(config.warmup_steps, total_steps), total_steps
+    )
+    tokenizer_md5 = hashlib.md5(lm.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
+    manager = CheckpointManager(
+        exp_dir,
+        options=asdict(config),
+        fingerprint={**(fingerprint or {}), "tokenizer": tokenizer_md5},
+        keep_last=config.keep_last,
+    )
+    module = lm.peft if lm.peft is not None else lm.model
+    objects = {"model": module, "optimizer": optimizer, "scheduler": scheduler}
+    checkpoint = manager.resume(resume)
+    step, best, best_scores = 0, None, {}
+    if checkpoint is not None:
+        checkpoint.restore(objects)
+        step = checkpoint.step
+        best, best_scores = checkpoint.meta["meta"]["best"], checkpoint.meta["meta"]["best_scores"]
+    logger = StepLogger(exp_dir, resume_after=step if checkpoint is not None else None)
+
+    lm.model.train()
+    batches_of_epoch: dict[int, list[list[str]]] = {}
+    progress = tqdm(total=total_steps, initial=step, desc="sft", unit="step", disable=None)
+    while step < total_steps:
+        started = time.perf_counter()
+        loss_sum, tokens = 0.0, 0
+        optimizer.zero_grad(set_to_none=True)
+        for micro in range(step * config.grad_accum, (step + 1) * config.grad_accum):
+            epoch, index = divmod(micro, micro_per_epoch)
+            if epoch not in batches_of_epoch:
+                batches_of_epoch = {
+                    epoch: train.batches(
+                        config.batch_size, shuffle=True, seed=config.seed, epoch=epoch
+                    )
+                }
+            utts = batches_of_epoch[epoch][index]
+            targets = [train.targets[u] for u in utts]
+            logp, mask = target_logprobs(lm, train_prompts(utts), targets, audio)
+            n = int(mask.sum())
+            # Token-mean over the whole accumulated step: each micro-batch adds its token sum.
+            (-logp.sum() / (n * config.grad_accum)).backward()
+            loss_sum -= float(logp.detach().sum())
+            tokens += n
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        row = {
+            "step": step,
+            "epoch": (step * config.grad_accum) / micro_per_epoch,
+            "loss": loss_sum / tokens,
+            "lr": scheduler.get_last_lr()[0],
+            "grad_norm": float(grad_norm),
+            "target_tokens": tokens,
+            "sec_per_step": time.perf_counter() - started,
+        }
+        if step % config.eval_every == 0 or step == total_steps:
+            scores = dev_scores(lm, config, dev, dev_prompts, labels, audio)
+            row.update(scores)
+            if _better(config.select_metric, scores[config.select_metric], best):
+                best, best_scores = scores[config.select_metric], {"step": step, **scores}
+                save_best(lm, config, exp_dir / "model")
+                logging.info("step %d: best %s %.4f saved", step, config.select_metric, best)
+        logger.log(row)
+        progress.update(1)
+        progress.set_postfix(loss=f"{row['loss']:.3f}")
+        if step % config.save_every == 0 or step == total_steps:
+            manager.save(objects, step=step, meta={"best": best, "best_scores": best_scores})
+    progress.close()
+    logger.close()
+    with atomic_write(exp_dir / "best.json") as f:
+        json.dump(best_scores, f, indent=2)
+    return best_scores

@@ -1,0 +1,73 @@
+"""The mini recipe's audio-LM stages (5-8: lalm.sh --task emo) at the smallest size."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from recipe_copy import copy_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "egs" / "mini_emo" / "emo1"
+# A small SFT config so that the test takes seconds: the recipe's model kind, a tiny text model.
+TINY_SFT = """vocab_size: 400
+hidden_size: 32
+num_hidden_layers: 1
+num_attention_heads: 2
+intermediate_size: 64
+num_epochs: 1
+batch_size: 8
+eval_every: 100
+save_every: 100
+dev_max_new_tokens: 12
+"""
+LALM = "--lalm_model mini --lalm_format answer --sft_config conf/lalm/sft_tiny.yaml"
+
+
+def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["./run.sh", "--size", "tiny", "--seeds", "1", "--eval_sets", "src_test", *args],
+        cwd=recipe,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MINI_EMO": str(recipe / "db")},
+    )
+
+
+@pytest.mark.slow
+def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
+    (recipe / "conf" / "lalm" / "sft_tiny.yaml").write_text(TINY_SFT)
+    data = run(recipe, "--stage", "1", "--stop_stage", "1")
+    assert data.returncode == 0, data.stderr[-3000:]
+
+    first = run(recipe, "--stage", "5", "--stop_stage", "8", "--lalm_opts", LALM)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "Stage 4: GRPO skipped (not implemented yet)" in first.stderr
+    targets = recipe / "dump" / "lalm_targets" / "emo_answer"
+    assert (targets / "src_train" / "targets").read_text().count("<answer>") == 36
+    exp = recipe / "exp" / "lalm_mini_sft_tiny_answer" / "seed1"
+    assert (exp / "model" / "task.json").is_file() and (exp / "train_log.csv").is_file()
+    decode = exp / "decode_src_test"
+    scores = json.loads((decode / "scores.json").read_text())
+    assert scores["task"] == "ser" and scores["num_utts"] == 12
+    assert 0 <= scores["num_unparsable"] <= 12 and "ua" in scores
+    assert len((decode / "completions.jsonl").read_text().splitlines()) == 12
+    readme = (recipe / "README.md").read_text()
+    block = readme.split("<!-- RESULTS START -->")[1].split("<!-- RESULTS END -->")[0]
+    assert "| lalm | mini_sft_tiny_answer | src_test | 1 |" in block
+
+    second = run(recipe, "--stage", "5", "--stop_stage", "7", "--lalm_opts", LALM)
+    assert second.returncode == 0, second.stderr[-3000:]
+    for unit in ("dump/lalm_targets/emo_answer/src_train", str(exp.relative_to(recipe)),
+                 str(decode.relative_to(recipe))):  # fmt: skip
+        assert f"skip {unit}: done with the same command" in second.stderr
+
+    # A changed SFT config retrains, and the decodes of the new model are redone.
+    conf = recipe / "conf" / "lalm" / "sft_tiny.yaml"
+    conf.write_text(conf.read_text().replace("batch_size: 8", "batch_size: 6"))
+    third = run(recipe, "--stage", "5", "--stop_stage", "7", "--lalm_opts", LALM)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert f"skip {exp.relative_to(recipe)}:" not in third.stderr
+    assert f"skip {decode.relative_to(recipe)}:" not in third.stderr
