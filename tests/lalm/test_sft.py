@@ -137,3 +137,13 @@ def test_length_batches_depend_on_seed_and_epoch_only():
     assert batches != length_batches(lengths, 4, shuffle=True, seed=1, epoch=1)
     plain = length_batches(lengths, 4)
     assert [lengths[b[0]] for b in plain] == sorted(lengths[b[0]] for b in plain)
+
+
+def test_a_training_set_without_transcripts_still_trains(data, tiny_whisper, tmp_path):
+    train = shutil.copytree(data[0], tmp_path / "train")
+    (train / "text").unlink()  # no transcripts: the tokenizer learns from prompts and targets
+    dataset = LalmDataset.from_dir(train, "emo", train / "targets")
+    assert dataset.data.text is None
+    config = tiny_config(tiny_whisper, max_steps=1, eval_every=1)
+    best = train_sft(config, dataset, datasets(data)[1], tmp_path / "exp")
+    assert best["step"] == 1 and (tmp_path / "exp" / "model" / "task.json").is_file()
