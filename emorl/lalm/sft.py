@@ -48,7 +48,7 @@ from emorl.lalm.prompts import check_task_format, instruction
 from emorl.train import CheckpointManager, StepLogger, select_device
 
 TRAINABLE = ("projector", "text", "lora", "audio")
-SELECT_METRICS = ("dev_accuracy", "dev_loss")
+SELECT_METRICS = ("auto", "dev_accuracy", "dev_loss")
 
 
 @dataclass
@@ -86,7 +86,7 @@ class SftConfig:
     max_grad_norm: float = 1.0
     # model selection and checkpoints
     eval_every: int = 50
-    select_metric: str = "dev_accuracy"
+    select_metric: str = "auto"  # auto: dev_accuracy for emo, dev_loss for cap and ov
     dev_max_new_tokens: int = 128
     dev_batch_size: int = 32
     save_every: int = 50
@@ -106,11 +106,17 @@ class SftConfig:
             raise ValueError("trainable: 'text' (full) and 'lora' exclude each other")
         if self.select_metric not in SELECT_METRICS:
             raise ValueError(f"select_metric must be one of {SELECT_METRICS}")
-        if self.select_metric == "dev_accuracy" and self.task != "emo":
+        if self.selected_metric() == "dev_accuracy" and self.task != "emo":
             raise ValueError("select_metric dev_accuracy needs task emo; use dev_loss")
         for name in ("batch_size", "grad_accum", "eval_every", "save_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+
+    def selected_metric(self) -> str:
+        """The dev score that selects the best step."""
+        if self.select_metric == "auto":
+            return "dev_accuracy" if self.task == "emo" else "dev_loss"
+        return self.select_metric
 
     def trainable_parts(self) -> list[str]:
         return [p.strip() for p in self.trainable.split(",") if p.strip()]
@@ -395,10 +401,11 @@ def train_sft(
         if step % config.eval_every == 0 or step == total_steps:
             scores = dev_scores(lm, config, dev, dev_prompts, labels, audio)
             row.update(scores)
-            if _better(config.select_metric, scores[config.select_metric], best):
-                best, best_scores = scores[config.select_metric], {"step": step, **scores}
+            metric = config.selected_metric()
+            if _better(metric, scores[metric], best):
+                best, best_scores = scores[metric], {"step": step, **scores}
                 save_best(lm, config, exp_dir / "model")
-                logging.info("step %d: best %s %.4f saved", step, config.select_metric, best)
+                logging.info("step %d: best %s %.4f saved", step, metric, best)
         logger.log(row)
         progress.update(1)
         progress.set_postfix(loss=f"{row['loss']:.3f}")

@@ -77,6 +77,28 @@ def postprocess(feats: np.ndarray, pooling: str, downsample: int) -> np.ndarray:
     return feats
 
 
+def encode(
+    upstream: Upstream,
+    waves: Sequence[np.ndarray],
+    names: Sequence[str],
+    layers: Sequence[int],
+    pooling: str,
+    downsample: int,
+    dtype: str,
+) -> list[np.ndarray]:
+    """The dump's matrices ``[T, L * D]`` (in ``dtype``) of a batch of waveforms, as
+    :func:`extract_job` stores them; ``names`` go into errors."""
+    out = []
+    for name, mat in zip(names, upstream.extract(waves, layers)):
+        if mat.shape[0] == 0:
+            raise ValueError(f"{name}: {upstream.name} gave no frames")
+        if not np.isfinite(mat).all():
+            raise ValueError(f"{name}: {upstream.name} output contains NaN or Inf")
+        mat = postprocess(mat, pooling, downsample)
+        out.append(mat.reshape(mat.shape[0], -1).astype(dtype))
+    return out
+
+
 def feats_info(
     upstream: Upstream,
     layers: Sequence[int],
@@ -234,15 +256,17 @@ def extract_job(
             for batch in length_sorted_batches(
                 [upstream.cost(w.size) for w in waves], max_cost, o.max_batch_size
             ):
-                feats = upstream.extract([waves[i] for i in batch], layers)
-                out = {}
-                for i, mat in zip(batch, feats):
-                    if mat.shape[0] == 0:
-                        raise ValueError(f"{chunk[i]}: {upstream.name} gave no frames")
-                    if not np.isfinite(mat).all():
-                        raise ValueError(f"{chunk[i]}: {upstream.name} output contains NaN or Inf")
-                    mat = postprocess(mat, o.pooling, o.downsample)
-                    out[chunk[i]] = mat.reshape(mat.shape[0], -1).astype(o.dtype)
+                names = [chunk[i] for i in batch]
+                mats = encode(
+                    upstream,
+                    [waves[i] for i in batch],
+                    names,
+                    layers,
+                    o.pooling,
+                    o.downsample,
+                    o.dtype,
+                )
+                out = dict(zip(names, mats))
                 kaldiio.save_ark(
                     str(ark), out, scp=scp_f, append=True, write_function=write_function
                 )

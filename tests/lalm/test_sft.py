@@ -11,10 +11,15 @@ import torch
 from safetensors.torch import load_file
 from sft_fixtures import make_data_dir, tiny_config
 
-from emorl.data.datadir import DataDirError
+from emorl.data.datadir import DataDirError, read_table
 from emorl.lalm.data import LalmDataset, length_batches, load_task_data, read_model_task
+from emorl.lalm.decode import decode_job
+from emorl.lalm.decode_dir import merge_decode_dir
 from emorl.lalm.model import AudioLM
+from emorl.lalm.prompts import render_target
+from emorl.lalm.score import score_decode_dir
 from emorl.lalm.sft import build_model, set_trainable, train_sft
+from emorl.lalm.targets import write_targets
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +142,35 @@ def test_length_batches_depend_on_seed_and_epoch_only():
     assert batches != length_batches(lengths, 4, shuffle=True, seed=1, epoch=1)
     plain = length_batches(lengths, 4)
     assert [lengths[b[0]] for b in plain] == sorted(lengths[b[0]] for b in plain)
+
+
+def test_a_training_set_without_transcripts_still_trains(data, tiny_whisper, tmp_path):
+    train = shutil.copytree(data[0], tmp_path / "train")
+    (train / "text").unlink()  # no transcripts: the tokenizer learns from prompts and targets
+    dataset = LalmDataset.from_dir(train, "emo", train / "targets")
+    assert dataset.data.text is None
+    config = tiny_config(tiny_whisper, max_steps=1, eval_every=1)
+    best = train_sft(config, dataset, datasets(data)[1], tmp_path / "exp")
+    assert best["step"] == 1 and (tmp_path / "exp" / "model" / "task.json").is_file()
+
+
+def test_caption_sft_selects_on_dev_loss_and_its_decode_is_scored(data, tiny_whisper, tmp_path):
+    train, dev = (shutil.copytree(d, tmp_path / d.name) for d in data)
+    for d in (train, dev):  # caption targets in the answer format
+        captions = read_table(d / "utt2caption")
+        write_targets(d / "targets", {u: render_target("answer", c) for u, c in captions.items()})
+    config = tiny_config(tiny_whisper, task="cap", label_set=None, max_steps=2, eval_every=1)
+    best = train_sft(
+        config,
+        LalmDataset.from_dir(train, "cap", train / "targets"),
+        LalmDataset.from_dir(dev, "cap", dev / "targets"),
+        tmp_path / "exp",
+    )
+    assert "dev_loss" in best and "dev_accuracy" not in best
+    model = tmp_path / "exp" / "model"
+    task = read_model_task(model)
+    assert task["task"] == "cap" and task["label_set"] is None
+    decode_job(model, dev, tmp_path / "decode", task, max_new_tokens=4)
+    merge_decode_dir(dev, tmp_path / "decode", task, nj=1)
+    scores = score_decode_dir("cap", dev, tmp_path / "decode")
+    assert scores["task"] == "cap" and scores["num_utts"] == 6

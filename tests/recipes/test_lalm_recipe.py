@@ -71,3 +71,17 @@ def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
     assert third.returncode == 0, third.stderr[-3000:]
     assert f"skip {exp.relative_to(recipe)}:" not in third.stderr
     assert f"skip {decode.relative_to(recipe)}:" not in third.stderr
+
+
+def test_lalm_sh_names_a_bad_task_and_missing_sets(tmp_path):
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
+
+    def lalm(*args):
+        return subprocess.run(["./lalm.sh", *args], cwd=recipe, capture_output=True, text=True)
+
+    bad = lalm("--task", "asr")
+    assert bad.returncode == 1 and "--task must be emo, cap or ov, not 'asr'" in bad.stderr
+    no_labels = lalm("--task", "emo")
+    assert no_labels.returncode == 1 and "--task emo needs --label_set" in no_labels.stderr
+    no_sets = lalm("--task", "cap", "--train_set", "src_train")
+    assert no_sets.returncode == 1 and "--dev_set is required" in no_sets.stderr

@@ -28,7 +28,7 @@ skip_data=false      # true: leave out stage 1 (the data dirs exist already)
 skip_grpo=true       # true: leave out stage 4 (GRPO is not implemented yet)
 force=false          # redo units even when their .done marker matches (never resuming training)
 nj=2                 # parallel decoding jobs
-ngpu=0               # GPUs per training job (>1: torchrun data parallel)
+ngpu=0               # GPUs of the training job (one process; data-parallel SFT is not implemented yet)
 seeds="1"            # one model per seed; results are reported as mean +- std
 python=python3
 expdir=exp
@@ -81,9 +81,6 @@ resume=true  # SFT continues from its checkpoint, if it matches its options and 
 model_opts="--task ${task} --format ${lalm_format}"
 [ "${task}" != emo ] || model_opts+=" --label_set ${label_set}"
 sft_exp_of() { echo "${expdir}/lalm_${lalm_model}_${sft_tag}/seed$1"; }
-train_launcher() {  # how a training command is started for --ngpu
-    if [ "${ngpu}" -gt 1 ]; then echo "torchrun --standalone --nproc_per_node ${ngpu} -m"; else echo "${python} -m"; fi
-}
 
 if run_stage 1 "${skip_data}"; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
@@ -114,7 +111,7 @@ if run_stage 3; then
         exp=$(sft_exp_of "${seed}")
         deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets data/${train_set}/wav.scp data/${dev_set}/wav.scp" \
         run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
-            $(train_launcher) emorl.bin.train_sft --config ${sft_config} ${model_opts} \
+            ${python} -m emorl.bin.train_sft --config ${sft_config} ${model_opts} \
                 --model ${lalm_model} ${path_opt} \
                 --train_data data/${train_set} --train_targets ${targets_dir}/${train_set}/targets \
                 --dev_data data/${dev_set} --dev_targets ${targets_dir}/${dev_set}/targets \
