@@ -22,7 +22,19 @@ eval_every: 100
 save_every: 100
 dev_max_new_tokens: 12
 """
-LALM = "--lalm_model mini --lalm_format answer --sft_config conf/lalm/sft_tiny.yaml"
+# Two GRPO steps of 2 prompts x 2 completions with the recipe's ESWR rewards.
+TINY_GRPO = """rewards: {eswr: {weight: 1.0}, format: 0.2}
+num_generations: 2
+prompts_per_step: 2
+max_completion_length: 8
+max_steps: 2
+save_steps: 1
+lora: false
+"""
+LALM = (
+    "--lalm_model mini --lalm_format answer --sft_config conf/lalm/sft_tiny.yaml"
+    " --grpo_configs conf/lalm/grpo_tiny.yaml"
+)
 
 
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
@@ -39,12 +51,12 @@ def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
 def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
     recipe = copy_recipe(RECIPE, tmp_path / "emo1")
     (recipe / "conf" / "lalm" / "sft_tiny.yaml").write_text(TINY_SFT)
+    (recipe / "conf" / "lalm" / "grpo_tiny.yaml").write_text(TINY_GRPO)
     data = run(recipe, "--stage", "1", "--stop_stage", "1")
     assert data.returncode == 0, data.stderr[-3000:]
 
     first = run(recipe, "--stage", "5", "--stop_stage", "8", "--lalm_opts", LALM)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "Stage 4: GRPO skipped (not implemented yet)" in first.stderr
     targets = recipe / "dump" / "lalm_targets" / "emo_answer"
     assert (targets / "src_train" / "targets").read_text().count("<answer>") == 36
     exp = recipe / "exp" / "lalm_mini_sft_tiny_answer" / "seed1"
@@ -57,11 +69,16 @@ def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
     readme = (recipe / "README.md").read_text()
     block = readme.split("<!-- RESULTS START -->")[1].split("<!-- RESULTS END -->")[0]
     assert "| lalm | mini_sft_tiny_answer | src_test | 1 |" in block
+    grpo = recipe / "exp" / "lalm_mini_sft_tiny_answer_grpo_tiny" / "seed1"
+    assert len((grpo / "train_log.csv").read_text().splitlines()) == 1 + 2  # header + 2 steps
+    assert (grpo / "model" / "task.json").is_file()
+    assert json.loads((grpo / "decode_src_test" / "scores.json").read_text())["num_utts"] == 12
+    assert "| lalm | mini_sft_tiny_answer_grpo_tiny | src_test | 1 |" in block
 
     second = run(recipe, "--stage", "5", "--stop_stage", "7", "--lalm_opts", LALM)
     assert second.returncode == 0, second.stderr[-3000:]
     for unit in ("dump/lalm_targets/emo_answer/src_train", str(exp.relative_to(recipe)),
-                 str(decode.relative_to(recipe))):  # fmt: skip
+                 str(decode.relative_to(recipe)), str(grpo.relative_to(recipe))):  # fmt: skip
         assert f"skip {unit}: done with the same command" in second.stderr
 
     # A changed SFT config retrains, and the decodes of the new model are redone.
@@ -71,6 +88,7 @@ def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
     assert third.returncode == 0, third.stderr[-3000:]
     assert f"skip {exp.relative_to(recipe)}:" not in third.stderr
     assert f"skip {decode.relative_to(recipe)}:" not in third.stderr
+    assert f"skip {grpo.relative_to(recipe)}:" not in third.stderr  # its initial model changed
 
 
 def test_lalm_sh_names_a_bad_task_and_missing_sets(tmp_path):

@@ -6,7 +6,7 @@
 #   3 baseline    supervised classifier on the train set; decode + score the eval sets
 #   4 adaptation  B-GRPO (and its comparisons) on the unlabeled set; decode + score
 #   5 lalm_sft    audio-language model: SFT targets + cold-start SFT   (./lalm.sh --task emo 2-3)
-#   6 lalm_grpo   audio-language model: GRPO (not implemented yet)     (./lalm.sh --task emo 4)
+#   6 lalm_grpo   audio-language model: GRPO, lalm_opts --grpo_configs  (./lalm.sh --task emo 4)
 #   7 lalm_decode audio-language model: decode + score                 (./lalm.sh --task emo 5-6)
 #   8 report      RESULTS block of README.md, plots
 #

@@ -8,7 +8,8 @@
 #   2 targets  automatic SFT targets of the train and dev sets in ${lalm_format}
 #              -> ${targets_dir}/<set>/targets
 #   3 sft      cold-start SFT -> exp/lalm_<model>_<sft tag>/seed<N>/model
-#   4 grpo     GRPO on the SFT model                          (not implemented yet)
+#   4 grpo     GRPO of each SFT model, one run per ${grpo_configs} entry
+#              -> exp/lalm_<model>_<sft tag>_<grpo tag>/seed<N>/model
 #   5 decode   greedy decoding of the eval sets, ${nj} jobs -> <model exp>/decode_<set>
 #   6 score    the task's scorer -> <model exp>/decode_<set>/scores.json
 #   7 report   RESULTS block of README.md
@@ -25,7 +26,7 @@ SECONDS=0
 stage=1              # first stage to run
 stop_stage=7         # last stage to run
 skip_data=false      # true: leave out stage 1 (the data dirs exist already)
-skip_grpo=true       # true: leave out stage 4 (GRPO is not implemented yet)
+skip_grpo=false      # true: leave out stage 4 (GRPO)
 force=false          # redo units even when their .done marker matches (never resuming training)
 nj=2                 # parallel decoding jobs
 ngpu=0               # GPUs of the training job (one process; data-parallel SFT is not implemented yet)
@@ -50,6 +51,7 @@ sft_config=          # default: conf/lalm/sft_<lalm_model>.yaml
 sft_tag=             # default: <sft_config base name>_<lalm_format>
 targets_opts=        # options passed to emorl.bin.make_sft_targets
 targets_dir=         # default: dump/lalm_targets/<task>_<lalm_format>
+grpo_configs=        # GRPO configs run on every SFT model, e.g. "conf/lalm/grpo_eswr.yaml"; empty: none
 decode_opts=         # options passed to emorl.bin.decode_lalm (e.g. --batch_size 32)
 
 # Report
@@ -81,6 +83,9 @@ resume=true  # SFT continues from its checkpoint, if it matches its options and 
 model_opts="--task ${task} --format ${lalm_format}"
 [ "${task}" != emo ] || model_opts+=" --label_set ${label_set}"
 sft_exp_of() { echo "${expdir}/lalm_${lalm_model}_${sft_tag}/seed$1"; }
+grpo_exp_of() {  # grpo_exp_of CONFIG SEED
+    echo "${expdir}/lalm_${lalm_model}_${sft_tag}_$(basename "$1" .yaml)/seed$2"
+}
 
 if run_stage 1 "${skip_data}"; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
@@ -119,18 +124,28 @@ if run_stage 3; then
     done
 fi
 
-if run_stage 4; then
-    if [ "${skip_grpo}" = true ]; then
-        log "Stage 4: GRPO skipped (not implemented yet)"
-    else
-        log "Error: stage 4 (GRPO of the audio-LM) is not implemented yet; use --skip_grpo true."
-        exit 2
-    fi
+if run_stage 4 "${skip_grpo}" && [ -n "${grpo_configs}" ]; then
+    log "Stage 4: GRPO of the SFT models (${grpo_configs}), seeds ${seeds}"
+    for grpo_config in ${grpo_configs}; do
+        for seed in ${seeds}; do
+            init=$(sft_exp_of "${seed}")
+            exp=$(grpo_exp_of "${grpo_config}" "${seed}")
+            [ -f "${init}/model/task.json" ] || { log "Error: ${init}/model missing; run stage 3 first"; exit 1; }
+            deps="$(find "${init}/model" -type f | sort) data/${train_set}/wav.scp" \
+            run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
+                ${python} -m emorl.bin.train_grpo --config ${grpo_config} --init_model ${init}/model \
+                    --train_data data/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume}"
+        done
+    done
 fi
 
-model_exps() {  # the trained models to decode: the SFT models of every seed
-    local seed
+model_exps() {  # the trained models to decode: the SFT and GRPO models of every seed
+    local seed grpo_config
     for seed in ${seeds}; do sft_exp_of "${seed}"; done
+    [ "${skip_grpo}" = true ] && return 0
+    for grpo_config in ${grpo_configs}; do
+        for seed in ${seeds}; do grpo_exp_of "${grpo_config}" "${seed}"; done
+    done
 }
 
 if run_stage 5; then
