@@ -25,5 +25,5 @@ done
     --upstream whisper_tiny.en \
     --seeds "1 2 3" \
     --adapt_configs "conf/adapt/target_norm.yaml conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/bgrpo_keepneg.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml" \
-    --lalm_opts "--lalm_model mini --lalm_format esr --sft_config conf/lalm/sft_mini.yaml" \
+    --lalm_opts "--lalm_model mini --lalm_format esr --sft_config conf/lalm/sft_mini.yaml --grpo_configs conf/lalm/grpo_eswr.yaml" \
     "${args[@]}"
