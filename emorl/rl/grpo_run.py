@@ -1,0 +1,190 @@
+"""Stage 6 of the audio-LM recipes: options, initial model, data and fingerprint of a GRPO run.
+
+The logic behind ``python -m emorl.bin.train_grpo`` (see its docstring for the files it writes):
+the task of the initial model (its task.json), the model with LoRA or a frozen reference copy, the
+prompt dataset, the inputs' fingerprint that a resumed run must match, then
+:class:`emorl.rl.grpo_trainer.GRPOTrainer`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from emorl import cli
+from emorl.atomic import atomic_write
+from emorl.data.labels import get_label_set
+from emorl.fingerprint import file_sha256, json_sha256, tree_sha256
+from emorl.lalm.data import MODEL_TASK_FILE, read_model_task
+from emorl.lalm.model import META, AudioLM
+from emorl.lalm.prompts import FORMATS, TASKS, instruction
+from emorl.rl.grpo_trainer import (
+    LOSS_TYPES,
+    SCALE_REWARDS,
+    GRPOConfig,
+    GRPOTrainer,
+    PromptDataset,
+    RunSettings,
+)
+from emorl.train import select_device
+
+DEFAULTS = GRPOConfig()
+HELP = {
+    "rewards": "reward weights and options: name=weight,... or a yaml mapping (the format "
+    "reward checks the run's format unless given one)",
+    "num_generations": "completions per prompt (the group size G)",
+    "prompts_per_step": "prompts per generation batch",
+    "max_completion_length": "tokens sampled at most per completion",
+    "temperature": "sampling temperature",
+    "top_p": "nucleus sampling mass",
+    "beta": "weight of the k3 KL to the reference (0: no reference pass)",
+    "epsilon": "clipping range of the ratio (acts with num_iterations > 1)",
+    "num_iterations": "optimiser steps per generation batch",
+    "loss_type": "average per sequence then over sequences, or over all tokens",
+    "scale_rewards": "divide advantages by the group's or the batch's reward std, or not",
+    "std_eps": "added to the std",
+    "learning_rate": "AdamW learning rate",
+    "weight_decay": "AdamW weight decay",
+    "max_grad_norm": "gradient clipping (0: off)",
+    "gradient_accumulation_steps": "micro-batches (of groups) per optimiser step",
+    "max_steps": "GRPO steps",
+    "save_steps": "checkpoint every this many steps",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of stage 6 (also the keys of conf/grpo/*.yaml)."""
+    g = parser.add_argument_group("data")
+    g.add_argument("--init_model", type=Path, required=True, help="audio-LM model directory")
+    g.add_argument("--train_data", type=Path, required=True, help="training data dir")
+    g.add_argument("--exp_dir", type=Path, required=True, help="output dir")
+    g.add_argument("--task", choices=TASKS, help="emo, cap or ov (default: task.json's)")
+    g.add_argument("--format", choices=FORMATS, help="output format (default: task.json's)")
+    g.add_argument("--label_set", help="emo: label set name or file (default: task.json's)")
+    g = parser.add_argument_group("GRPO (TRL's names where they exist)")
+    choices = {"loss_type": LOSS_TYPES, "scale_rewards": SCALE_REWARDS}
+    for f in dataclasses.fields(GRPOConfig):
+        if f.name in ("task", "format"):
+            continue  # the data group's, or task.json's
+        default = getattr(DEFAULTS, f.name)
+        kind = {int: int, float: float}.get(type(default))
+        g.add_argument(
+            f"--{f.name}",
+            type=kind,
+            choices=choices.get(f.name),
+            default=default,
+            help=HELP[f.name],
+        )
+    g = parser.add_argument_group("model")
+    g.add_argument("--lora", type=cli.str2bool, default=True, help="train a LoRA adapter")
+    g.add_argument("--lora_r", type=int, default=8, help="LoRA rank")
+    g.add_argument("--lora_alpha", type=int, default=16, help="LoRA alpha")
+    g.add_argument("--lora_dropout", type=float, default=0.0, help="LoRA dropout")
+    g.add_argument(
+        "--lora_target_modules", nargs="+", default=["q_proj", "v_proj"], help="text modules"
+    )
+    g.add_argument(
+        "--train_projector", type=cli.str2bool, default=True, help="also train the projector"
+    )
+    g.add_argument("--dtype", choices=("float32", "bfloat16"), help="default: the saved one")
+    g.add_argument("--long_audio", choices=("split", "truncate", "error"), help="over 30 s")
+    g = parser.add_argument_group("run")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--resume", type=cli.str2bool, default=False, help="continue a stopped run")
+    g.add_argument("--keep_checkpoints", type=int, default=2, help="checkpoints kept")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+
+
+def task_of(args: argparse.Namespace) -> dict:
+    """Task, format, label set and prompt: the init model's ``task.json`` (options must agree with
+    it), else the options (the instruction of :func:`emorl.lalm.prompts.instruction`)."""
+    given = {"task": args.task, "format": args.format}
+    given["label_set"] = list(get_label_set(args.label_set)) if args.label_set else None
+    if (Path(args.init_model) / MODEL_TASK_FILE).is_file():
+        task = read_model_task(args.init_model)
+        for key, value in given.items():
+            if value is not None and value != task[key]:
+                raise ValueError(
+                    f"--{key} {value} contradicts {Path(args.init_model) / MODEL_TASK_FILE} "
+                    f"({key} {task[key]}): the model was fine-tuned for that"
+                )
+        return task
+    if args.task is None or args.format is None:
+        raise ValueError(
+            f"{args.init_model} has no {MODEL_TASK_FILE} (not an SFT model dir): "
+            "give --task and --format"
+        )
+    if args.task == "emo" and not given["label_set"]:
+        raise ValueError("--task emo needs --label_set")
+    label_set = given["label_set"] if args.task == "emo" else None
+    prompt = instruction(args.task, args.format, label_set)
+    return {"task": args.task, "format": args.format, "label_set": label_set, "prompt": prompt}
+
+
+def input_fingerprint(args: argparse.Namespace, dataset: PromptDataset) -> dict:
+    """The initial model's files (and its base's), the training utterances, their references
+    and audio: a checkpoint resumes only a run on the same inputs."""
+    fingerprint = {"init_model": tree_sha256(args.init_model)}
+    meta_path = Path(args.init_model) / META
+    base = json.loads(meta_path.read_text()).get("base") if meta_path.is_file() else None
+    if base:
+        base = Path(base) if Path(base).is_absolute() else Path(args.init_model) / base
+        fingerprint["base_model"] = tree_sha256(base)
+    fingerprint["train_references"] = json_sha256(dataset.references)
+    audio = [Path(args.train_data) / name for name in ("wav.scp", "segments")]
+    fingerprint["train_audio"] = json_sha256([file_sha256(p) for p in audio if p.is_file()])
+    return fingerprint
+
+
+def run(args: argparse.Namespace) -> None:
+    """Load, train, and write the model into ``args.exp_dir/model``."""
+    exp_dir = Path(args.exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    cli.setup_logging(exp_dir / "train.log")
+    logging.info("command: %s", " ".join(sys.argv))
+    cli.save_config(args, exp_dir / "config.yaml")
+    task = task_of(args)
+    names = [f.name for f in dataclasses.fields(GRPOConfig) if f.name not in ("task", "format")]
+    config = GRPOConfig(
+        task=task["task"], format=task["format"], **{name: getattr(args, name) for name in names}
+    )
+    cli.set_seed(args.seed)
+    lm = AudioLM.load(args.init_model, dtype=args.dtype, long_audio=args.long_audio)
+    lm.to(select_device(args.device))
+    if lm.peft is not None:
+        logging.info("%s has a LoRA adapter: merged into the weights", args.init_model)
+        lm.merge_lora()
+    if args.lora:
+        lm.enable_lora(
+            r=args.lora_r,
+            alpha=args.lora_alpha,
+            dropout=args.lora_dropout,
+            target_modules=args.lora_target_modules,
+            train_projector=args.train_projector,
+        )
+    elif config.beta > 0:
+        lm.freeze_reference()
+    dataset = PromptDataset.from_data_dir(
+        args.train_data, task["task"], task["prompt"], task["label_set"]
+    )
+    logging.info("training set: %d utterances from %s", len(dataset), args.train_data)
+    ignored = ("config", "resume", "device", "keep_checkpoints", "exp_dir")
+    options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    settings = RunSettings(
+        exp_dir,
+        seed=args.seed,
+        resume=args.resume,
+        keep_checkpoints=args.keep_checkpoints,
+        label_set=task["label_set"],
+        options={k: v for k, v in options.items() if k not in ignored},
+        fingerprint=input_fingerprint(args, dataset),
+    )
+    GRPOTrainer(lm, dataset, config, settings).train()
+    lm.save(exp_dir / "model")
+    with atomic_write(exp_dir / "model" / MODEL_TASK_FILE) as f:
+        json.dump(task, f, indent=2)
+    logging.info("model written to %s", exp_dir / "model")
