@@ -134,3 +134,14 @@ def save_config(args: argparse.Namespace | dict, path: str | os.PathLike) -> Non
     with atomic_write(path) as f:
         f.write(f"# {' '.join(sys.argv)}\n")
         yaml.safe_dump(values, f, sort_keys=True)
+
+
+def start_exp_dir(args: argparse.Namespace, exp_dir: str | os.PathLike) -> Path:
+    """Create a training run's ``exp_dir``, log to its ``train.log`` (with the command line) and
+    save the resolved options as its ``config.yaml``."""
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(exp_dir / "train.log")
+    logging.info("command: %s", " ".join(sys.argv))
+    save_config(args, exp_dir / "config.yaml")
+    return exp_dir

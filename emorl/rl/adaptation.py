@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import torch
@@ -172,11 +171,7 @@ def input_fingerprint(args: argparse.Namespace, data: DataDir, config: AdaptConf
 
 def run(args: argparse.Namespace) -> None:
     """Load everything, adapt, and write the model into ``args.exp_dir``."""
-    exp_dir = Path(args.exp_dir)
-    exp_dir.mkdir(parents=True, exist_ok=True)
-    cli.setup_logging(exp_dir / "train.log")
-    logging.info("command: %s", " ".join(sys.argv))
-    cli.save_config(args, exp_dir / "config.yaml")
+    exp_dir = cli.start_exp_dir(args, args.exp_dir)
     config = AdaptConfig(**{k: getattr(args, k) for k in AdaptConfig.__dataclass_fields__})
     cli.set_seed(args.seed)
     model, labels, model_config = load_model(args.init_model, select_device(args.device))

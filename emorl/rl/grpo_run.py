@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import sys
 from pathlib import Path
 
 from emorl import cli
@@ -142,11 +141,7 @@ def input_fingerprint(args: argparse.Namespace, dataset: PromptDataset) -> dict:
 
 def run(args: argparse.Namespace) -> None:
     """Load, train, and write the model into ``args.exp_dir/model``."""
-    exp_dir = Path(args.exp_dir)
-    exp_dir.mkdir(parents=True, exist_ok=True)
-    cli.setup_logging(exp_dir / "train.log")
-    logging.info("command: %s", " ".join(sys.argv))
-    cli.save_config(args, exp_dir / "config.yaml")
+    exp_dir = cli.start_exp_dir(args, args.exp_dir)
     task = task_of(args)
     names = [f.name for f in dataclasses.fields(GRPOConfig) if f.name not in ("task", "format")]
     config = GRPOConfig(
