@@ -131,7 +131,7 @@ if run_stage 4 "${skip_grpo}" && [ -n "${grpo_configs}" ]; then
             init=$(sft_exp_of "${seed}")
             exp=$(grpo_exp_of "${grpo_config}" "${seed}")
             [ -f "${init}/model/task.json" ] || { log "Error: ${init}/model missing; run stage 3 first"; exit 1; }
-            deps="$(find "${init}/model" -type f | sort) data/${train_set}/wav.scp" \
+            deps="$(find "${init}/model" -type f | sort) data/${train_set}/wav.scp data/${train_set}/utt2emo data/${train_set}/utt2caption data/${train_set}/utt2ovlabels" \
             run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
                 ${python} -m emorl.bin.train_grpo --config ${grpo_config} --init_model ${init}/model \
                     --train_data data/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume}"
