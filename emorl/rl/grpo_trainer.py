@@ -33,7 +33,8 @@ The model is kept in eval mode (no dropout), so the ratio and the KL of the firs
 Per step, ``train_log.csv`` and TensorBoard (:class:`emorl.train.StepLogger`) get the total reward's
 mean and std, each reward's mean (``reward_<name>``, unweighted), ``kl``, ``clip_fraction``,
 ``loss``, ``grad_norm``, ``completion_length`` (tokens, EOS included), ``clipped_ratio`` (no EOS
-within ``max_completion_length``), ``format_valid``, ``accuracy`` (emo), ``zero_adv_frac`` and the
+within ``max_completion_length``), ``format_valid``, ``accuracy`` (emo), ``answer_words`` (cap, ov)
+and ``distinct2`` (cap) of the answers, ``zero_adv_frac`` and the
 seconds of the step split into ``time_generate`` (audio reading, log-mel, encoding and sampling),
 ``time_score`` and ``time_update``.
 Checkpoints (:class:`emorl.train.CheckpointManager`, adapter-only with LoRA) every ``save_steps``
@@ -78,7 +79,8 @@ from emorl.data.audio import load_utterance
 from emorl.lalm import audio as audio_lib
 from emorl.lalm.data import load_task_data, references
 from emorl.lalm.model import AudioLM, Prompt
-from emorl.lalm.prompts import FORMATS, TASKS, answer_label, parse_completion
+from emorl.lalm.prompts import FORMATS, TASKS, answer_label, answer_words, parse_completion
+from emorl.metrics.caption import detect_language, distinct_n, tokenize
 from emorl.rl import grpo
 from emorl.rl.rewards import build_rewards, parse_reward_spec
 from emorl.train import CheckpointManager, StepLogger
@@ -167,7 +169,9 @@ class PromptDataset:
 
     ``references``: utt -> the emo label, the reference caption, or the list of emotion words;
     ``load_wave(utt)``: the 16-kHz waveform; ``text``: the instruction (SFT's, from the model
-    dir's ``task.json``, so that GRPO prompts as SFT did). A data dir gives one through
+    dir's ``task.json``, so that GRPO prompts as SFT did); ``labels``: utt -> emotion label (the
+    data dir's ``utt2emo``, if it has one: the context ``labels`` of rewards such as ``emo_grpo``);
+    ``source``: where the utterances come from, named in errors. A data dir gives one through
     :meth:`from_data_dir`.
     """
 
@@ -176,6 +180,8 @@ class PromptDataset:
         references: dict[str, str | list[str]],
         load_wave: Callable[[str], np.ndarray],
         text: str,
+        labels: dict[str, str] | None = None,
+        source: str = "the training set",
     ):
         if not references:
             raise ValueError("no training utterances")
@@ -183,6 +189,8 @@ class PromptDataset:
         self.references = references
         self.load_wave = load_wave
         self.text = text
+        self.labels = labels
+        self.source = source
 
     @classmethod
     def from_data_dir(
@@ -195,7 +203,14 @@ class PromptDataset:
         """The utterances of a data dir (checked for ``task``'s tables; emo labels against
         ``label_set``) with their references, prompted with the instruction ``text``."""
         data = load_task_data(path, task, label_set=label_set if task == "emo" else None)
-        return cls(references(data, task), functools.partial(load_utterance, data), text)
+        labels = dict(data.utt2emo) if data.utt2emo else None
+        return cls(
+            references(data, task),
+            functools.partial(load_utterance, data),
+            text,
+            labels=labels,
+            source=str(path),
+        )
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -265,6 +280,16 @@ class GRPOTrainer:
         self.run = run
         self.label_set = list(run.label_set) if run.label_set else None
         self.rewards = build_rewards(config.rewards)
+        if "labels" in self.rewards.needs:
+            unlabeled = [u for u in dataset.utts if u not in (dataset.labels or {})]
+            if unlabeled:
+                raise ValueError(
+                    f"{dataset.source}: the rewards need the emotion label of every utterance "
+                    f"(utt2emo), missing for {len(unlabeled)} (e.g. {unlabeled[:3]})"
+                )
+        self.caption_language = (
+            detect_language(dataset.references.values()) if config.task == "cap" else None
+        )
         lm.freeze_audio_tower()  # its output is then computed once per clip and step
         self.params = lm.parameters()
         self.optimizer = torch.optim.AdamW(
@@ -305,6 +330,8 @@ class GRPOTrainer:
         }
         if self.label_set is not None:
             context["label_set"] = self.label_set
+        if "labels" in self.rewards.needs:
+            context["labels"] = [self.dataset.labels[u] for u in row_utts]
         total, parts = self.rewards(predictions, references, utts=row_utts, **context)
         rewards = torch.from_numpy(total).view(len(prompts), G)
         std_level = None if c.scale_rewards == "none" else c.scale_rewards
@@ -325,10 +352,25 @@ class GRPOTrainer:
         if c.task == "emo":
             hits = [answer_label(p, self.label_set) == r for p, r in zip(predictions, references)]
             row["accuracy"] = float(np.mean(hits))
+        row.update(self._answer_stats(predictions))
         row["zero_adv_frac"] = sum(zero) / len(zero)
         row.update(time_generate=t1 - t0, time_score=t2 - t1, time_update=t3 - t2)
         row["time_step"] = t3 - t0
         return row
+
+    def _answer_stats(self, answers: list[str]) -> dict:
+        """Signs of reward hacking in the step's answers: ``answer_words``, their mean number of
+        words (cap: caption tokens; ov: emotion words), and for cap ``distinct2`` (distinct
+        bigrams over all bigrams of the step's captions: a collapse of diversity shows there)."""
+        if self.config.task == "cap":
+            tokens = [tokenize(a, self.caption_language) for a in answers]
+            return {
+                "answer_words": float(np.mean([len(t) for t in tokens])),
+                "distinct2": distinct_n(tokens, 2),
+            }
+        if self.config.task == "ov":
+            return {"answer_words": float(np.mean([len(answer_words(a)) for a in answers]))}
+        return {}
 
     def _update(self, prompts, states, ids, mask, advantages, active: list[int]) -> dict:
         """``num_iterations`` optimiser steps on the groups ``active`` (see the module doc)."""

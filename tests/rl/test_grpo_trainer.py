@@ -338,6 +338,43 @@ def test_caption_task_gets_references_and_parsed_completions(make_lm, scratch_re
     assert "accuracy" not in rows[0] and rows[0]["format_valid"] == 0.0
 
 
+def test_caption_rewards_get_the_labels_and_the_log_the_answer_statistics(
+    make_lm, scratch_reward, tmp_path
+):
+    seen = {}
+
+    def by_label(predictions, references, labels=None, utts=None, **context):
+        seen.update(labels=labels, utts=utts)
+        return [float(len(c) % 3) for c in context["completions"]]
+
+    scratch_reward("by_label", by_label, needs=("labels",))
+    captions = {"u1": "She sounds calm.", "u2": "He is shouting in anger."}
+    labels = {"u1": "neutral", "u2": "angry"}
+    data = PromptDataset(
+        captions, lambda utt: synth_wave(1.0), instruction("cap", "answer"), labels=labels
+    )
+    cfg = config(task="cap", format="answer", rewards={"by_label": 1.0}, num_generations=2)
+    rows = GRPOTrainer(make_lm(), data, cfg, RunSettings(tmp_path)).train()
+    assert seen["labels"] == [labels[u] for u in seen["utts"]]
+    assert set(rows[0]) >= {"answer_words", "distinct2"}
+    trainer = type("T", (), {"config": cfg, "caption_language": "en"})()
+    stats = grpo_trainer.GRPOTrainer._answer_stats(trainer, ["a b c", "a b c", "", "x y"])
+    assert stats == {"answer_words": 2.0, "distinct2": 3 / 5}  # bigrams ab bc ab bc xy
+
+    unlabeled = PromptDataset(captions, lambda utt: synth_wave(1.0), "x", source="data/train")
+    with pytest.raises(ValueError, match=r"data/train: the rewards need .*utt2emo.*missing for 2"):
+        GRPOTrainer(make_lm(), unlabeled, cfg, RunSettings(tmp_path / "b"))
+
+
+def test_open_vocabulary_log_counts_the_answer_words():
+    cfg = config(task="ov", format="answer", rewards={"format": 1.0})
+    trainer = type("T", (), {"config": cfg, "caption_language": None})()
+    stats = grpo_trainer.GRPOTrainer._answer_stats(
+        trainer, ["happy, joyful", "sad", "", "sad, sad"]
+    )
+    assert stats == {"answer_words": 1.0}  # 2 + 1 + 0 + 1 (duplicates count once)
+
+
 def test_kl_without_lora_needs_a_frozen_reference(make_lm, dataset, length_reward, tmp_path):
     from emorl.lalm.errors import LalmError
 
