@@ -84,3 +84,47 @@ def plot_curves(
         fig.suptitle(title)
     _save(fig, path)
     return columns
+
+
+#: The columns of an audio-LM GRPO log compared across experiments: the reward, and the signs of
+#: reward hacking or collapse (longer answers, fewer distinct bigrams, drift from the reference).
+GRPO_COLUMNS = ("reward", "answer_words", "distinct2", "completion_length", "kl", "format_valid")
+
+
+def seed_mean(paths: list[str | os.PathLike]) -> dict[str, np.ndarray]:
+    """The columns of several seeds' training logs, averaged step by step over the steps that
+    every seed has logged."""
+    curves = [c for c in (read_curve(p) for p in paths) if c]
+    if not curves:
+        return {}
+    steps = min(len(c["step"]) for c in curves)
+    columns = set.intersection(*(set(c) for c in curves))
+    return {name: np.mean([c[name][:steps] for c in curves], axis=0) for name in columns}
+
+
+def plot_grpo_comparison(
+    experiments: dict[str, list[str | os.PathLike]], path: str | os.PathLike, title: str = ""
+) -> list[str]:
+    """One panel per :data:`GRPO_COLUMNS` column that the logs have, one line per experiment
+    (``name -> its seeds' train_log.csv``, averaged over the seeds); returns the columns plotted."""
+    data = {name: seed_mean(paths) for name, paths in experiments.items()}
+    data = {name: cols for name, cols in data.items() if "step" in cols}
+    columns = [c for c in GRPO_COLUMNS if any(c in cols for cols in data.values())]
+    if not columns:
+        return []
+    ncols = min(3, len(columns))
+    nrows = -(-len(columns) // ncols)
+    fig = Figure(figsize=(4.5 * ncols, 3.2 * nrows), layout="constrained")
+    for k, column in enumerate(columns):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        for name, cols in data.items():
+            if column in cols:
+                ax.plot(cols["step"], cols[column], label=name)
+        ax.set_title(f"{column} (mean over seeds)")
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    fig.axes[0].legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+    return columns

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from emorl.atomic import atomic_write
 from emorl.metrics.ser import aggregate
-from emorl.report.plots import plot_curves
+from emorl.report.plots import plot_curves, plot_grpo_comparison, read_curve
 from emorl.version import git_commit
 
 START, END = "<!-- RESULTS START -->", "<!-- RESULTS END -->"
@@ -463,7 +463,10 @@ def results_block(
 
 
 def plot_training_curves(exp_dir: str | os.PathLike, plot_dir: str | os.PathLike) -> list[Path]:
-    """One PNG per experiment with a ``train_log.csv`` (its seeds overlaid); returns the PNGs."""
+    """One PNG per experiment with a ``train_log.csv`` (its seeds overlaid), and
+    ``grpo_comparison.png`` when several experiments are audio-LM GRPO runs (their logs have
+    ``format_valid`` and ``kl``: the curves of :data:`emorl.report.plots.GRPO_COLUMNS`, one line
+    per experiment); returns the PNGs."""
     exp_dir, plot_dir = Path(exp_dir), Path(plot_dir)
     experiments: dict[Path, dict[str, Path]] = {}
     for path in sorted(exp_dir.rglob("train_log.csv")):
@@ -477,6 +480,14 @@ def plot_training_curves(exp_dir: str | os.PathLike, plot_dir: str | os.PathLike
         png = plot_dir / f"{name}.png"
         if plot_curves(curves, png, title=name):
             written.append(png)
+    grpo = {
+        "_".join(exp.relative_to(exp_dir).parts): list(curves.values())
+        for exp, curves in sorted(experiments.items())
+        if {"format_valid", "kl"} <= set(read_curve(next(iter(curves.values()))))
+    }
+    png = plot_dir / "grpo_comparison.png"
+    if len(grpo) > 1 and plot_grpo_comparison(grpo, png, title="GRPO runs"):
+        written.append(png)
     return written
 
 
