@@ -127,7 +127,7 @@ def test_cap1_all_stages_scores_report_and_rerun(cap1):
         assert {"bleu4", "emo_f1", "distinct2", "meteor", "rouge_l"} <= set(scores)
         assert 0 <= scores["bleu4"] <= 100 and 0 <= scores["emo_f1"] <= 100
         # Mandarin captions, scored at character level (run.sh's --score_opts "--language zh"),
-        # and the fixture's reference captions name the label's emotion: the extractor reads both
+        # and the fixture's reference captions name the label's emotion, which the extractor reads
         assert (scores["language"], scores["bleu_tokenize"]) == ("zh", "zh")
         assert scores["emo_extractor_acc_on_refs"] == 100
     log = (recipe / "exp" / GRPO_EXP / "seed1" / "train_log.csv").read_text().splitlines()
