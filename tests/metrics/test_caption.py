@@ -197,6 +197,45 @@ def test_emo_f1_by_hand():
     assert scores["emo_per_class"]["angry"]["precision"] == pytest.approx(0.5)
 
 
+def test_emo_f1_on_mandarin_captions_by_hand(monkeypatch):
+    """EmotionTalk's 7 classes, captions written as EmotionTalk's (Mandarin, no spaces)."""
+    monkeypatch.setattr(caption, "meteor", lambda hyps, refs: [0.0] * len(hyps))
+    rows = {  # utt: (label, generated caption, reference caption)
+        "u1": (
+            "happy",
+            "一位年轻女性语速较快，语气轻快，听起来非常开心。",
+            "女性说话人语调上扬，透露出喜悦之情。",
+        ),
+        "u2": (
+            "angry",
+            "男性说话人音量很大，语气愤怒，带着明显的不满。",
+            "他提高了音量，显得十分生气。",
+        ),
+        "u3": ("sad", "她声音低沉，语速缓慢，似乎有些难过。", "说话人语气低落，透露出伤心和失望。"),
+        "u4": ("fear", "他说话时声音颤抖，显得很紧张。", "声音发抖，充满恐惧。"),
+        "u5": ("surprise", "她突然提高音调，语气中带着惊讶。", "说话人感到十分意外，语气吃惊。"),
+        "u6": ("disgust", "说话人语气平淡，没有明显的情绪。", "她语气中充满了厌恶和嫌弃。"),
+        "u7": ("neutral", "男性以平稳的语速说话，语气平静。", "说话人语气平和，没有特别的情绪。"),
+        "u8": ("happy", "她并不开心，反而有些失落。", "她笑着说，显得很高兴。"),
+        "u9": ("surprise", "他没有生气，只是有点惊讶。", "他语气里带着惊喜。"),
+    }
+    labels = {u: r[0] for u, r in rows.items()}
+    scores, per_utt = score_captions(
+        {u: r[1] for u, r in rows.items()}, {u: r[2] for u, r in rows.items()}, labels
+    )
+    assert scores["language"] == "zh"
+    # u6 names no emotion but is neutral by its words, u8's 不开心 and 失落 are sad, u9's 生气 is
+    # negated by 没
+    hyp = ["happy", "angry", "sad", "fear", "surprise", "neutral", "neutral", "sad", "surprise"]
+    assert [r["emo_hyp"] for r in per_utt] == hyp
+    assert [r["emo_ref"] for r in per_utt] == list(labels.values())
+    assert scores["emo_extractor_acc_on_refs"] == pytest.approx(100)
+    # F1: happy 2/3 (P 1, R 1/2), angry 1, sad 2/3 (P 1/2), fear 1, surprise 1, disgust 0,
+    # neutral 2/3 (P 1/2)
+    assert scores["emo_f1"] == pytest.approx(100 * 5 / 7)
+    assert scores["emo_per_class"]["disgust"]["recall"] == 0
+
+
 def test_empty_captions_are_scored_and_counted(monkeypatch):
     monkeypatch.setattr(caption, "meteor", lambda hyps, refs: [0.5 if h else 0.0 for h in hyps])
     hyps = {"u1": "", "u2": "she sounds happy", "u3": "  "}

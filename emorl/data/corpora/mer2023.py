@@ -24,6 +24,13 @@ comma-separated; an empty list becomes ``neutral``, as AffectGPT reads it). Vide
 with PyAV into 16 kHz mono wavs under ``--audio_dir`` (default ``<output_dir>/../wav/mer2023``).
 No speaker ids: each clip is its own speaker. ``--transcripts`` names a CSV (``name`` plus the
 ``--text_column``) whose text goes into ``text``.
+
+OV-MERD+ has no official split. ``--ov_folds K`` (K >= 2; default 0, none) adds a K-fold
+cross-validation of it, the same on every run: the clips sorted by name are cut into K contiguous
+blocks of near-equal size; ``ovmerdplus_fold<k>_test`` is block k, ``ovmerdplus_fold<k>_dev`` a
+seeded random ``--dev_ratio`` of the other clips (seed ``--seed`` + k) and
+``ovmerdplus_fold<k>_train`` the rest. Every clip is tested in exactly one fold, so the K test sets
+together score the whole of OV-MERD+.
 """
 
 from __future__ import annotations
@@ -55,9 +62,15 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--nj", type=int, default=2, help="parallel audio extraction processes")
     parser.add_argument(
-        "--dev_ratio", type=float, default=0.1, help="dev share of the official train"
+        "--dev_ratio",
+        type=float,
+        default=0.1,
+        help="dev share of the official train (and of each OV-MERD+ fold's train)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the dev selection")
+    parser.add_argument(
+        "--ov_folds", type=int, default=0, help="OV-MERD+ cross-validation folds (0: none)"
+    )
     parser.add_argument(
         "--transcripts", type=Path, help="CSV with the transcripts (name + text column)"
     )
@@ -104,6 +117,7 @@ def prepare(
     transcripts: Path | None = None,
     text_column: str = "sentence",
     skip_bad_media: bool = False,
+    ov_folds: int = 0,
 ) -> None:
     """Prepare the MER2023 sets (discrete labels) and the OV-MERD+ set (open vocabulary)."""
     corpus_dir, output_dir = Path(corpus_dir).absolute(), Path(output_dir)
@@ -118,7 +132,10 @@ def prepare(
         seed=seed,
         transcripts=str(Path(transcripts).absolute()) if transcripts else None,
         text_column=text_column,
+        ov_folds=ov_folds,
     )
+    if ov_folds < 0 or ov_folds == 1:
+        raise CorpusError(f"--ov_folds {ov_folds}: give 0 (no folds) or at least 2 folds")
     if _common.is_completed(output_dir, "mer2023", corpus_dir, options):
         return
     expected = (
@@ -161,6 +178,8 @@ def prepare(
                 )
             name = row["name"].strip()
             add(split, name, _media_path(index, name, split, f"{path}:{lineno}"), emo=label)
+    if ov_folds and ov_file is None:
+        raise CorpusError(f"{corpus_dir}: --ov_folds {ov_folds} needs OV-MERD+ ({OV_FILE})")
     if ov_file is not None:
         audio = ov_file.parent / "audio"
         for lineno, row in _common.read_csv(ov_file, ("name", "openset"), "an OV-MERD+ label file"):
@@ -183,6 +202,9 @@ def prepare(
         dev = _common.holdout(sets["train"], dev_ratio, seed)
         sets["dev"] = {n: sets["train"][n] for n in sorted(dev)}
         sets["train"] = {n: u for n, u in sets["train"].items() if n not in dev}
+    if ov_folds:
+        folds = _common.speaker_fold_sets(sets["ovmerdplus"], ov_folds, dev_ratio, seed)
+        sets.update({f"ovmerdplus_{name}": utts for name, utts in folds.items()})
     _common.write_sets(
         output_dir,
         "mer2023",

@@ -373,8 +373,24 @@ EMOTIONTALK_UTTS = [
 ]
 
 
+#: The emotion word of each fixture label in its Chinese captions (the Emo-F1 lexicon's words).
+EMOTIONTALK_CAPTION_WORDS = {
+    "Happy": "开心",
+    "生气": "生气",
+    "Disgusted": "厌恶",
+    "Neutral": "平静",
+    "Sad": "难过",
+    "Surprised": "惊讶",
+    "Fearful": "害怕",
+}
+
+
 def emotiontalk_caption(group: str, number: int, aspect: str) -> str:
-    return f"{aspect} caption of {group} {number}"
+    """A Mandarin caption, as EmotionTalk's, naming the utterance's emotion (and the aspect)."""
+    (emotion,) = [e for g, _, n, e, _ in EMOTIONTALK_UTTS if (g, n) == (group, number)]
+    return (
+        f"{aspect}：{group}组第{number}句，说话人语气听起来很{EMOTIONTALK_CAPTION_WORDS[emotion]}。"
+    )
 
 
 def make_emotiontalk(root: Path) -> Path:

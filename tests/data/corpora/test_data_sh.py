@@ -40,7 +40,13 @@ def test_recipe_layout(recipe):
     d = ROOT / "egs" / recipe
     corpus, task = recipe.split("/")
     assert os.access(d / "run.sh", os.X_OK) and os.access(d / "local" / "data.sh", os.X_OK)
-    for link, target in (("emo.sh", "TEMPLATE/emo1/emo.sh"), ("path.sh", "TEMPLATE/emo1/path.sh")):
+    # classifier recipes run emo.sh; the captioning and open-vocabulary ones lalm.sh
+    script = (
+        ("emo.sh", "TEMPLATE/emo1/emo.sh")
+        if task == "emo1"
+        else ("lalm.sh", "TEMPLATE/lalm1/lalm.sh")
+    )
+    for link, target in (script, ("path.sh", "TEMPLATE/emo1/path.sh")):
         assert (d / link).is_symlink() and (d / link).resolve() == ROOT / "egs" / target
     assert (d / "utils").is_symlink() and (d / "utils").resolve() == ROOT / "utils"
     assert (d / "cmd.sh").resolve() == ROOT / "egs/TEMPLATE/emo1/cmd.sh"
@@ -48,8 +54,11 @@ def test_recipe_layout(recipe):
     assert f"--corpus {corpus} " in data_sh and corpus in corpus_names()
     assert f"{RECIPES[recipe]}=${{{RECIPES[recipe]}:-}}" in (d / "db.sh").read_text()
     run_sh = (d / "run.sh").read_text()
-    label_set = re.search(r"--label_set (\w+)|label_set=(\w+)", run_sh)
-    assert (label_set.group(1) or label_set.group(2)) in LABEL_SETS
+    if task == "emo1":
+        label_set = re.search(r"--label_set (\w+)|label_set=(\w+)", run_sh)
+        assert (label_set.group(1) or label_set.group(2)) in LABEL_SETS
+    else:
+        assert f"./lalm.sh \\\n    --task {task[:-1]} \\\n" in run_sh
     readme = (d / "README.md").read_text()
     assert "<!-- RESULTS START -->" in readme and "<!-- RESULTS END -->" in readme
     if task == "emo1":

@@ -73,3 +73,39 @@ def test_no_label_files_unknown_label_missing_clip(tmp_path, caplog):
         mer2023.prepare(corpus, tmp_path / "data", nj=1)
     assert "train/sample_00000003: <no media file for sample_00000003" in caplog.text
     assert not (tmp_path / "data").exists()
+
+
+def test_ov_folds_test_every_clip_once(corpus, tmp_path):
+    mer2023.prepare(corpus, tmp_path / "data", nj=2, ov_folds=3, dev_ratio=0.5)
+    clips = ["sample_00000001", "sample_00000100", "sample_00000101"]  # sorted: fold k tests clip k
+    for k, clip in enumerate(clips, 1):
+        train, dev, test = (
+            DataDir.load(tmp_path / "data" / f"ovmerdplus_fold{k}_{part}")
+            for part in ("train", "dev", "test")
+        )
+        assert test.utts == [clip]
+        assert len(dev.utts) == 1 and len(train.utts) == 1  # the other two clips, one each
+        assert sorted(train.utts + dev.utts + test.utts) == clips
+        assert (
+            test.utt2ovlabels[clip]
+            == DataDir.load(tmp_path / "data" / "ovmerdplus").utt2ovlabels[clip]
+        )
+    # the same folds on another run
+    mer2023.prepare(corpus, tmp_path / "again", nj=2, ov_folds=3, dev_ratio=0.5)
+    for k in (1, 2, 3):
+        for part in ("train", "dev", "test"):
+            name = f"ovmerdplus_fold{k}_{part}"
+            again = (tmp_path / "again" / name / "utt2ovlabels").read_text()
+            assert again == (tmp_path / "data" / name / "utt2ovlabels").read_text()
+
+
+def test_ov_folds_bad_counts(corpus, tmp_path):
+    with pytest.raises(CorpusError, match="--ov_folds 1: give 0 .* or at least 2"):
+        mer2023.prepare(corpus, tmp_path / "data", ov_folds=1)
+    with pytest.raises(CorpusError, match="cannot make 4 folds from 3 speakers"):
+        mer2023.prepare(corpus, tmp_path / "data", nj=2, ov_folds=4)
+    assert not (tmp_path / "data").exists()
+    only_discrete = tmp_path / "discrete"
+    write_csv(only_discrete / "train-label.csv", ["name", "discrete", "valence"], [])
+    with pytest.raises(CorpusError, match=r"--ov_folds 2 needs OV-MERD\+ \(ovlabel.csv\)"):
+        mer2023.prepare(only_discrete, tmp_path / "data", ov_folds=2)

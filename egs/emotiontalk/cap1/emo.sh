@@ -1,1 +1,0 @@
-../../TEMPLATE/emo1/emo.sh
