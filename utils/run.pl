@@ -25,7 +25,10 @@ Options:
 END
 
 sub num_cores() {
-    for my $probe ("nproc", "getconf _NPROCESSORS_ONLN", "sysctl -n hw.ncpu") {
+    # GNU nproc reports OMP_NUM_THREADS when it is set: a recipe run with OMP_NUM_THREADS=1 (one
+    # thread per job) would then run its jobs one at a time.
+    for my $probe ("env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc", "getconf _NPROCESSORS_ONLN",
+                   "sysctl -n hw.ncpu") {
         my $n = `$probe 2>/dev/null`;
         return $1 if defined $n && $n =~ /^\s*(\d+)\s*$/ && $1 > 0;
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -80,6 +81,18 @@ def test_max_jobs_run_is_respected(run, tmp_path, max_jobs):
     counts = [int(c) for c in (tmp_path / "counts").read_text().split()]
     assert len(counts) == 6
     assert max(counts) == max_jobs  # never more, and with 2 the jobs do overlap
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores")
+def test_jobs_run_on_every_core_even_with_omp_num_threads_1(run, tmp_path, monkeypatch):
+    # GNU nproc answers OMP_NUM_THREADS: recipes run with OMP_NUM_THREADS=1 must still run
+    # their jobs in parallel.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    (tmp_path / "running").mkdir()
+    job = "touch running/JOB; ls running | wc -l >> counts; sleep 0.4; rm running/JOB"
+    out = run("run.pl", "JOB=1:4", "log/m.JOB.log", job)
+    assert out.returncode == 0, out.stderr
+    assert max(int(c) for c in (tmp_path / "counts").read_text().split()) >= 2
 
 
 @pytest.mark.parametrize(
