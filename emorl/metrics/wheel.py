@@ -169,7 +169,8 @@ def ew_scores(
     ``ew_r``, ``hit_rate`` (means over wheels) and per wheel ``ew_f_<w>``, ``ew_p_<w>``,
     ``ew_r_<w>``, ``hit_rate_<w>``; counts ``num_utts``, ``num_skipped`` (references that map to
     nothing on every wheel), ``num_skipped_<w>``, ``num_dropped_words`` (hypothesis words mapped on
-    no wheel), ``num_dropped_ref_words``, ``num_empty`` (hypotheses without any word); and
+    no wheel), ``num_dropped_ref_words``, ``num_empty`` (hypotheses without any word); the mean
+    number of words per hypothesis, mapped or not, ``mean_words`` (growing answers show there); and
     ``task`` ("ov"), ``level``, ``wheels``, ``wheel_versions``. Both mappings must hold the same
     utterances; a wheel on which no reference maps stops the scoring.
     """
@@ -186,10 +187,11 @@ def ew_scores(
     names = wheel_names(lexicon, wheels)
     check_level(level)
     per_utt = []
-    num_empty = 0
+    num_empty = num_words = 0
     for utt in sorted(references):
         hyp, ref = words_of(hypotheses[utt]), words_of(references[utt])
         num_empty += not hyp
+        num_words += len(hyp)
         pr, hit = {}, {}
         mapped_hyp, mapped_ref = set(), set()
         for name in names:
@@ -231,6 +233,7 @@ def ew_scores(
     scores["num_dropped_words"] = sum(len(u.dropped) for u in per_utt)
     scores["num_dropped_ref_words"] = sum(len(u.dropped_ref) for u in per_utt)
     scores["num_empty"] = num_empty
+    scores["mean_words"] = num_words / len(per_utt)
     scores["num_utts"] = len(per_utt)
     return scores, per_utt
 

@@ -119,6 +119,7 @@ SCORE_KINDS: dict[str, ScoreKind] = {
             _percent("ew_p", "EW-P"),
             _percent("ew_r", "EW-R"),
             _percent("hit_rate", "hit rate"),
+            Metric("mean_words", "mean words", optional=True),
             _count("num_skipped", "#skipped"),
         ),
         ("ew_f", "hit_rate"),

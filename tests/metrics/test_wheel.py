@@ -92,6 +92,7 @@ def test_empty_prediction_scores_zero_and_unmappable_reference_is_skipped(lexico
     assert scores["ew_f"] == pytest.approx(100 / 3)
     assert (scores["num_skipped"], scores["num_empty"], scores["num_utts"]) == (1, 1, 4)
     assert scores["num_dropped_ref_words"] == 1
+    assert scores["mean_words"] == (0 + 2 + 1 + 1) / 4  # "a table": two words, neither mapped
 
 
 def test_f_is_harmonic_mean_of_mean_p_and_mean_r_not_mean_of_per_sample_f(lexicon):

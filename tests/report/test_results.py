@@ -200,9 +200,9 @@ def test_each_kind_has_its_own_table_and_columns(mixed_exp):
     ov = results_table([r for r in rows if r.kind == "ov"]).splitlines()
     assert ov[0] == (
         "| upstream | method | config | eval set | seeds | EW-F | EW-P | EW-R | hit rate | "
-        "#skipped | EW-F w1 | EW-F w2 | #utts |"
-    )  # one column per wheel found, "-" where a file lacks it
-    same = "| 45.0 | 50.0 | 40.0 | 70.0 | 2 |"
+        "mean words | #skipped | EW-F w1 | EW-F w2 | #utts |"
+    )  # one column per wheel found, "-" where a file lacks it (mean words: older score files)
+    same = "| 45.0 | 50.0 | 40.0 | 70.0 | - | 2 |"
     assert ov[2] == f"| lalm | ov | grpo | test | 1 {same} 44.0 | - | 20 |"
     assert ov[3] == f"| lalm | ov | sft | test | 1 {same} - | 46.0 | 20 |"
     assert comparison_table(cap).splitlines()[2] == "| cap | grpo | test | 20.0 / 55.0 |"
