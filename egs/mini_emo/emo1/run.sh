@@ -8,7 +8,8 @@
 #   ./run.sh --target_shift intensity,prior   harder targets (emorl/data/corpora/mini_emo.py):
 #                                     dump/ and exp/ under target_<shifts>/, reported with the rest
 #   ./run.sh --labeled_fraction 0.1   few labels in domain: stage 3 also trains on 10% of src_train,
-#                                     stage 4 adapts that model on the rest (labels left out)
+#                                     stage 4 adapts that model on the rest (labels left out); the
+#                                     conf/adapt/*_noren.yaml configs adapt without renormalising
 set -euo pipefail
 
 size=default          # mini corpus size: tiny, ci or default
