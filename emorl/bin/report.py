@@ -5,7 +5,9 @@ emorl.report.results), aggregates seeds (and folds), and writes the block betwee
 <!-- RESULTS START --> and <!-- RESULTS END --> of --readme (appended when the README has none):
 date, emorl git hash, python and torch versions; per kind of score file (SER, captioning, open
 vocabulary), a row per experiment and eval set (and fold) and a comparison across upstreams and
-methods; with --compare, a comparison across recipes; the score files of unknown kinds, listed.
+methods; the paired differences of every adaptation experiment to its initial model and to the
+run without update, with a 95% interval over seeds (emorl.report.paired); with --compare, a
+comparison across recipes; the score files of unknown kinds, listed.
 Training curves of every experiment go to --plot_dir as PNG. The block is also printed.
 
 Usage:
@@ -22,6 +24,7 @@ import sys
 from pathlib import Path
 
 from emorl import cli
+from emorl.report.paired import paired_section
 from emorl.report.results import (
     collect_runs,
     plot_training_curves,
@@ -71,7 +74,14 @@ def main(argv=None) -> None:
         for png in plot_training_curves(args.exp_dir, args.plot_dir or args.exp_dir / "plots"):
             plots.append(os.path.relpath(png, base))
     command = "python -m emorl.bin.report " + " ".join(sys.argv[1:] if argv is None else argv)
-    block = results_block(rows, command, compare_rows, plots, unknown=unknown_runs(runs))
+    block = results_block(
+        rows,
+        command,
+        compare_rows,
+        plots,
+        unknown=unknown_runs(runs),
+        sections=[paired_section(runs, args.exp_dir)],
+    )
     print(block, end="")
     if args.readme:
         update_readme(args.readme, block)

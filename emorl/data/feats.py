@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import kaldiio
 import numpy as np
 
 from emorl.atomic import atomic_write
+from emorl.fingerprint import dump_fingerprint, json_sha256
 
 
 @dataclass
@@ -68,3 +70,28 @@ def read_feats(dump_dir: str | os.PathLike) -> tuple[FeatsInfo, dict[str, np.nda
             raise ValueError(f"{scp}: {utt} contains NaN or Inf")
         feats[utt] = mat.reshape(mat.shape[0], info.num_layers, info.dim)
     return info, feats
+
+
+def subset_dump(
+    dump_dir: str | os.PathLike, utts: Sequence[str], out_dir: str | os.PathLike
+) -> None:
+    """Write into ``out_dir`` a dump of ``utts`` only: their ``feats.scp`` lines (pointing at the
+    same ark files) and ``feats_info.json``, whose fingerprint covers the parent's and ``utts``.
+    An utterance missing from the parent stops, naming it."""
+    dump_dir, out_dir = Path(dump_dir), Path(out_dir)
+    info = FeatsInfo.load(dump_dir)
+    scp = dump_dir / "feats.scp"
+    lines = {}
+    for lineno, line in enumerate(scp.read_text().splitlines(), 1):
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(f"{scp}:{lineno}: expected '<utt> <ark path>:<offset>', got {line!r}")
+        lines[parts[0]] = line
+    missing = sorted(set(utts) - set(lines))
+    if missing:
+        raise ValueError(f"{scp}: no features for {len(missing)} utterances (e.g. {missing[:3]})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out_dir / "feats.scp") as f:
+        f.writelines(lines[utt] + "\n" for utt in sorted(utts))
+    info.fingerprint = json_sha256([dump_fingerprint(dump_dir), sorted(utts)])
+    info.save(out_dir)

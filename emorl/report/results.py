@@ -412,9 +412,11 @@ def results_block(
     plots: Sequence[str] = (),
     date: str | None = None,
     unknown: Sequence[Run] = (),
+    sections: Sequence[str] = (),
 ) -> str:
     """The markdown between the RESULTS markers: tables per kind of score file (in the order of
-    :data:`SCORE_KINDS`), then the score files of unknown kinds, listed."""
+    :data:`SCORE_KINDS`), then ``sections`` (markdown, e.g. emorl.report.paired's), then the score
+    files of unknown kinds, listed."""
     parts = [
         START,
         "## RESULTS",
@@ -439,6 +441,7 @@ def results_block(
             ]
     if not rows:
         parts += ["No scored experiments yet.", ""]
+    parts += [section for section in sections if section]
     for name, kind in SCORE_KINDS.items():
         kind_rows = [r for r in compare_rows if r.kind == name]
         if kind_rows:

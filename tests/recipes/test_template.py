@@ -5,6 +5,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+
+from emorl.data.datadir import DataDir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,3 +187,35 @@ def test_a_changed_dump_redoes_what_reads_it_and_force_never_resumes(fold_recipe
     fold2 = folds(fold_recipe, "--stage", "2", "--fold", "2")
     assert fold2.returncode == 0, fold2.stderr[-3000:]
     assert (fold_recipe / "exp/fold2/fbank/ser_ser/seed1/decode_fold2_test/scores.json").is_file()
+
+
+SMALL_ADAPT = "method: bgrpo\nrewards: {self_max_prob: 1.0}\nrenormalize: true\nkl_coef: 0.3\n"
+SMALL_ADAPT += "source_ce_coef: 0.5\nsource_batch_size: 2\nepochs: 1\nbatch_size: 4\nlr: 0.001\n"
+
+
+@pytest.mark.slow
+def test_labeled_fraction_trains_few_label_model_and_adapts_on_the_rest(fold_recipe):
+    """--labeled_fraction: stage 3 trains the oracle and the few-label model, stage 4 adapts the
+    few-label model on the rest of the training set, whose data dir has no utt2emo."""
+    (fold_recipe / "conf" / "adapt.yaml").write_text(SMALL_ADAPT)
+    opts = ["--labeled_fraction", "0.25", "--adapt_configs", "conf/adapt.yaml"]
+    first = folds(fold_recipe, "--skip_adapt", "false", "--stop_stage", "4", *opts)
+    assert first.returncode == 0, first.stderr[-3000:]
+    lab = DataDir.load(fold_recipe / "data/fold1_train_lab0.25_seed1")
+    unlab = DataDir.load(fold_recipe / "data/fold1_train_unlab0.25_seed1")
+    assert len(lab.utts) == 4 and len(unlab.utts) == 12
+    assert set(lab.utt2spk.values()) == {"f1train-s0", "f1train-s1"}
+    assert set(lab.utt2emo.values()) == {"happy", "sad"}
+    assert unlab.utt2emo is None
+    exp = fold_recipe / "exp/fold1/fbank"
+    for system in ("ser_ser", "ser_ser_lab0.25", "adapt_adapt_lab0.25"):
+        assert (exp / system / "seed1/decode_fold1_test/scores.json").is_file(), system
+    config = yaml.safe_load((exp / "adapt_adapt_lab0.25/seed1/config.yaml").read_text())
+    assert config["init_model"] == "exp/fold1/fbank/ser_ser_lab0.25/seed1"
+    assert config["unlabeled_data"] == "data/fold1_train_unlab0.25_seed1"
+    assert config["source_data"] == "data/fold1_train_lab0.25_seed1"
+
+    again = folds(fold_recipe, "--skip_adapt", "false", "--stage", "3", "--stop_stage", "4", *opts)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "skip exp/fold1/fbank/adapt_adapt_lab0.25/seed1: done" in again.stderr
+    assert "skip dump/fbank/fold1_train_lab0.25_seed1: done" in again.stderr

@@ -46,6 +46,11 @@ train_set=           # labeled training set
 dev_set=             # labeled dev set (model selection)
 eval_sets=           # sets decoded and scored
 unlabeled_set=       # unlabeled target set for stage 4
+labeled_fraction=    # few-labels protocol, e.g. 0.1: stage 3 also trains on a speaker-stratified
+                     # fraction of train_set (drawn per seed: data/<train_set>_lab<F>_seed<S>),
+                     # ser_<tag>_lab<F>; stage 4 adapts that model on the rest of train_set with its
+                     # labels left out (data/<train_set>_unlab<F>_seed<S>; unlabeled_set unused),
+                     # adapt_<tag>_lab<F>. ser_<tag> (all labels) is the oracle.
 local_data_opts=     # options passed to local/data.sh
 score_opts=          # options passed to emorl.bin.score (e.g. --label_map conf/map.txt)
 
@@ -150,23 +155,56 @@ if run_stage 3; then
                 --dev_data data/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
                 --exp_dir ${ser_exp} --seed ${seed} --resume ${resume}"
         decode_and_score "${ser_exp}"
+        [ -n "${labeled_fraction}" ] || continue
+        lab=${train_set}_lab${labeled_fraction}_seed${seed}
+        unlab=${train_set}_unlab${labeled_fraction}_seed${seed}
+        log "Stage 3: few labels: ${labeled_fraction} of ${train_set} (seed ${seed}) -> data/${lab}"
+        deps="data/${train_set}/utt2spk data/${train_set}/utt2emo ${feat_dir}/${train_set}" \
+        run_unit "${feat_dir}/${lab}" ${python} -m emorl.bin.split_labeled \
+            --data_dir data/${train_set} --fraction ${labeled_fraction} --seed ${seed} \
+            --labeled_dir data/${lab} --unlabeled_dir data/${unlab} \
+            --feats_dir ${feat_dir}/${train_set} --labeled_feats ${feat_dir}/${lab} \
+            --unlabeled_feats ${feat_dir}/${unlab}
+        few_exp=${expdir}/${upstream_tag}/ser_${ser_tag}_lab${labeled_fraction}/seed${seed}
+        deps="${feat_dir}/${lab} ${feat_dir}/${dev_set} data/${lab}/utt2emo data/${dev_set}/utt2emo" \
+        run_unit "${few_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${few_exp}/log/train.log \
+            $(train_launcher) emorl.bin.train_ser --config ${ser_config} --label_set ${label_set} \
+                --train_data data/${lab} --train_feats ${feat_dir}/${lab} \
+                --dev_data data/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
+                --exp_dir ${few_exp} --seed ${seed} --resume ${resume}"
+        decode_and_score "${few_exp}"
     done
 fi
 
 if run_stage 4 "${skip_adapt}"; then
-    [ -n "${unlabeled_set}" ] || { log "Error: stage 4 needs --unlabeled_set"; exit 1; }
-    log "Stage 4: adaptation on ${unlabeled_set}: ${adapt_configs}"
+    if [ -n "${labeled_fraction}" ]; then
+        log "Stage 4: adaptation on ${train_set} beyond its labeled fraction ${labeled_fraction}: ${adapt_configs}"
+    else
+        [ -n "${unlabeled_set}" ] || { log "Error: stage 4 needs --unlabeled_set (or --labeled_fraction)"; exit 1; }
+        log "Stage 4: adaptation on ${unlabeled_set}: ${adapt_configs}"
+    fi
     for adapt_config in ${adapt_configs}; do
         adapt_tag=$(basename "${adapt_config}" .yaml)
         for seed in ${seeds}; do
-            init=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
-            adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}/seed${seed}
+            if [ -n "${labeled_fraction}" ]; then
+                # the few-label model, adapted on the rest of train_set (no label table there);
+                # its labeled fraction is the source set
+                suffix=_lab${labeled_fraction}
+                target=${train_set}_unlab${labeled_fraction}_seed${seed}
+                source=${train_set}_lab${labeled_fraction}_seed${seed}
+            else
+                suffix= target=${unlabeled_set} source=${train_set}
+            fi
+            init=${expdir}/${upstream_tag}/ser_${ser_tag}${suffix}/seed${seed}
+            adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}${suffix}/seed${seed}
             [ -f "${init}/model.pt" ] || { log "Error: ${init}/model.pt missing; run stage 3 first"; exit 1; }
-            deps="${init} ${feat_dir}/${unlabeled_set} ${feat_dir}/${train_set} data/${unlabeled_set}/wav.scp data/${unlabeled_set}/utt2emo data/${train_set}/utt2emo" \
+            target_deps="data/${target}/wav.scp"
+            [ ! -f "data/${target}/utt2emo" ] || target_deps+=" data/${target}/utt2emo"
+            deps="${init} ${feat_dir}/${target} ${feat_dir}/${source} ${target_deps} data/${source}/utt2emo" \
             run_unit "${adapt_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${adapt_exp}/log/train.log \
                 ${python} -m emorl.bin.train_bgrpo --config ${adapt_config} --init_model ${init} \
-                    --unlabeled_data data/${unlabeled_set} --unlabeled_feats ${feat_dir}/${unlabeled_set} \
-                    --source_data data/${train_set} --source_feats ${feat_dir}/${train_set} \
+                    --unlabeled_data data/${target} --unlabeled_feats ${feat_dir}/${target} \
+                    --source_data data/${source} --source_feats ${feat_dir}/${source} \
                     --exp_dir ${adapt_exp} --seed ${seed} --resume ${resume}"
             decode_and_score "${adapt_exp}"
         done

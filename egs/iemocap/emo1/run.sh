@@ -24,6 +24,11 @@ done
 tag=${label_set}
 [ "${improvised_only}" = true ] && tag=${tag}_impro
 
+# Stage 4 runs with the few-labels protocol only (--labeled_fraction, see README.md).
+skip_adapt=true
+adapt_configs="conf/adapt/target_norm.yaml conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml"
+[[ " ${args[*]} " != *" --labeled_fraction "* ]] || skip_adapt=false
+
 ./emo.sh \
     --corpus iemocap \
     --label_set "${label_set}" \
@@ -31,6 +36,7 @@ tag=${label_set}
     --local_data_opts "--label_set ${label_set} --improvised_only ${improvised_only}" \
     --dumpdir "dump/${tag}" \
     --expdir "exp/${tag}" \
-    --skip_adapt true \
+    --skip_adapt "${skip_adapt}" \
+    --adapt_configs "${adapt_configs}" \
     --skip_lalm true \
     "${args[@]}"

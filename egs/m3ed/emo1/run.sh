@@ -4,6 +4,11 @@
 #   ./run.sh --upstream whisper_base --stage 2             any emo.sh option passes through
 set -euo pipefail
 
+# Stage 4 runs with the few-labels protocol only (--labeled_fraction, see README.md).
+skip_adapt=true
+adapt_configs="conf/adapt/target_norm.yaml conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml"
+[[ " $* " != *" --labeled_fraction "* ]] || skip_adapt=false
+
 ./emo.sh \
     --corpus m3ed \
     --label_set m3ed \
@@ -11,6 +16,7 @@ set -euo pipefail
     --dev_set dev \
     --eval_sets "test" \
     --local_data_opts "--skip_bad_media true" \
-    --skip_adapt true \
+    --skip_adapt "${skip_adapt}" \
+    --adapt_configs "${adapt_configs}" \
     --skip_lalm true \
     "$@"

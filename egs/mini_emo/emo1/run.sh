@@ -5,14 +5,32 @@
 #   ./run.sh                          the whole recipe at the default size
 #   ./run.sh --size ci                a few times smaller (what CI runs)
 #   ./run.sh --upstream fbank --stage 2  another upstream, from its features on
+#   ./run.sh --target_shift intensity,prior   harder targets (emorl/data/corpora/mini_emo.py):
+#                                     dump/ and exp/ under target_<shifts>/, reported with the rest
+#   ./run.sh --labeled_fraction 0.1   few labels in domain: stage 3 also trains on 10% of src_train,
+#                                     stage 4 adapts that model on the rest (labels left out); the
+#                                     conf/adapt/*_noren.yaml configs adapt without renormalising
 set -euo pipefail
 
-size=default   # mini corpus size: tiny, ci or default
+size=default          # mini corpus size: tiny, ci or default
+target_shift=channel  # target domain shifts: channel, intensity, prior, comma-separated, or none
 
 args=()
 while [ $# -gt 0 ]; do
-    if [ "$1" = --size ]; then size=$2; shift 2; else args+=("$1"); shift; fi
+    case $1 in
+        --size) size=$2; shift 2 ;;
+        --target_shift) target_shift=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+    esac
 done
+data_opts="--size ${size}"
+shift_opts=()
+if [ "${target_shift}" != channel ]; then
+    # Another corpus: its features and models live apart; stage 8 reports every exp/ dir.
+    tag=target_$(echo "${target_shift}" | tr ',' '_')
+    data_opts+=" --target_shift ${target_shift}"
+    shift_opts=(--dumpdir "dump/${tag}" --expdir "exp/${tag}" --report_exp_dir exp)
+fi
 
 ./emo.sh \
     --corpus mini_emo \
@@ -21,9 +39,9 @@ done
     --dev_set src_dev \
     --eval_sets "src_test tgt_dev tgt_test" \
     --unlabeled_set tgt_train \
-    --local_data_opts "--size ${size}" \
+    --local_data_opts "${data_opts}" \
     --upstream whisper_tiny.en \
     --seeds "1 2 3" \
     --adapt_configs "conf/adapt/target_norm.yaml conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/bgrpo_keepneg.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml" \
     --lalm_opts "--lalm_model mini --lalm_format esr --sft_config conf/lalm/sft_mini.yaml --grpo_configs conf/lalm/grpo_eswr.yaml" \
-    "${args[@]}"
+    "${shift_opts[@]}" "${args[@]}"

@@ -8,18 +8,27 @@ utterances and neutral for others, and sometimes carries another emotion than th
 and acoustics disagree).
 
 - Labels: angry, fear, happy, neutral, sad, surprise (``LABEL_SETS["mini_emo"]``), balanced per
-  speaker.
+  speaker (except on the target with the ``prior`` shift).
 - Speakers: 20 eSpeak NG voice variants (11 male, 9 female), each with its own base pitch, rate
   and recording level; 10 in the source domain, 10 in the target domain. Per domain, the train
   (6 speakers), dev (2) and test (2) sets have disjoint speakers.
-- Domains: source = clean studio-like audio; target = other speakers through a telephone channel
-  (300-3400 Hz band-pass) with additive pink noise at ``--snr_db``.
+- Domains: source = clean studio-like audio; target = other speakers, shifted by
+  ``--target_shift`` (comma-separated, default ``channel``; ``none`` for no shift):
+
+  - ``channel``: a telephone channel (300-3400 Hz band-pass, ``--telephone``) with additive pink
+    noise at ``--snr_db`` (without it, the target has the source's clean channel);
+  - ``intensity``: target speakers express emotion more weakly (intensity scaled by
+    TARGET_INTENSITY_SCALE), so every emotion's prosody lies closer to neutral: a shift of the
+    class-conditional distributions that re-normalising the input cannot undo;
+  - ``prior``: target classes imbalanced as TARGET_PRIOR (neutral 35% ... fear 5%) by keeping a
+    subset of each target set's utterances, each rendered exactly as without the shift.
 - Sizes: ``default`` 1440 utterances (12 per speaker and emotion), ``ci`` 360 (3), ``tiny`` 120
   (1, for unit tests); 1.5-6 s each (mean 3 s), 16 kHz 16-bit PCM.
 - Tables: wav.scp, utt2spk, spk2utt, text (transcript), utt2emo, utt2caption (a caption written
   from the rendering parameters with varied phrasing), utt2ovlabels (open-vocabulary emotion words
   drawn from per-emotion synonym lists), utt2domain (source/target), utt2dur. The rendering
-  parameters of every utterance go to ``<corpus_dir>/metadata.tsv``.
+  parameters of every utterance go to ``<corpus_dir>/metadata.tsv`` (``metadata_<shifts>.tsv``
+  and ``wav_<shifts>/`` for another target shift than the default).
 - Sets: src_train, src_dev, src_test, tgt_train, tgt_dev, tgt_test.
 - Deterministic: the same ``--seed`` and ``--size`` give byte-identical wavs and identical tables,
   whatever ``--nj``. License: generated here; eSpeak NG is GPL-3.0.
@@ -28,6 +37,7 @@ and acoustics disagree).
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import multiprocessing
 import xml.sax.saxutils
@@ -53,6 +63,21 @@ SETS = ("src_train", "src_dev", "src_test", "tgt_train", "tgt_dev", "tgt_test")
 SIZES = {"tiny": 1, "ci": 3, "default": 12}
 #: Bump when the rendering changes, so that ``.completed`` guards of older corpora do not match.
 VERSION = 1
+#: What ``--target_shift`` may name (comma-separated; ``none`` for none).
+TARGET_SHIFTS = ("channel", "intensity", "prior")
+DEFAULT_TARGET_SHIFT = "channel"
+#: ``intensity`` shift: factor on the target speakers' expression intensity.
+TARGET_INTENSITY_SCALE = 0.5
+#: ``prior`` shift: class frequencies of every target set (the most frequent class keeps all its
+#: utterances, the others a share in proportion).
+TARGET_PRIOR = {
+    "neutral": 0.35,
+    "happy": 0.20,
+    "angry": 0.15,
+    "sad": 0.15,
+    "surprise": 0.10,
+    "fear": 0.05,
+}
 
 
 @dataclass(frozen=True)
@@ -285,6 +310,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="target domain: band-limit to 300-3400 Hz",
     )
+    parser.add_argument(
+        "--target_shift",
+        default=DEFAULT_TARGET_SHIFT,
+        help=f"target domain shifts, comma-separated, from {', '.join(TARGET_SHIFTS)} (or none)",
+    )
+
+
+def parse_target_shift(spec: str) -> tuple[str, ...]:
+    """``"prior,channel"`` -> ``("channel", "prior")``; ``"none"`` -> ``()``; unknown names stop."""
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    if names == ["none"]:
+        return ()
+    unknown = sorted(set(names) - set(TARGET_SHIFTS))
+    if unknown or not names:
+        raise _common.CorpusError(
+            f"mini_emo: bad --target_shift {spec!r}: choose from {', '.join(TARGET_SHIFTS)}, "
+            "comma-separated, or none"
+        )
+    return tuple(name for name in TARGET_SHIFTS if name in names)
 
 
 def _choose_sentence(emotion: str, rng: np.random.Generator) -> tuple[str, str]:
@@ -381,10 +425,13 @@ def _describe(speaker: Speaker, emotion: str, u: dict, rng: np.random.Generator)
     return pick(templates), ",".join(str(w) for w in words)
 
 
-def _render_params(speaker: Speaker, emotion: str, rng: np.random.Generator) -> dict:
-    """Random intensity, prosody and voice effects of one utterance (Utterance fields)."""
+def _render_params(
+    speaker: Speaker, emotion: str, rng: np.random.Generator, scale: float = 1.0
+) -> dict:
+    """Random intensity (times ``scale``), prosody and voice effects of one utterance (Utterance
+    fields); ``scale`` changes no random draw."""
     full, neutral = PROSODY[emotion], PROSODY["neutral"]
-    intensity = 0.0 if emotion == "neutral" else float(rng.uniform(*INTENSITY))
+    intensity = 0.0 if emotion == "neutral" else scale * float(rng.uniform(*INTENSITY))
 
     def level(name: str, low: int, high: int) -> int:
         mean = getattr(neutral, name) + intensity * (getattr(full, name) - getattr(neutral, name))
@@ -405,22 +452,43 @@ def _render_params(speaker: Speaker, emotion: str, rng: np.random.Generator) -> 
     )
 
 
-def plan(size: str = "default", seed: int = 0) -> list[Utterance]:
-    """Every utterance of the corpus and how to render it; deterministic for ``size``, ``seed``."""
+def _expression(speaker: Speaker, emotion: str, rng: np.random.Generator, scale: float = 1.0):
+    """``(params, wording, text, ssml, pause_ms, caption, ovlabels)`` of one utterance, its
+    expression intensity times ``scale``."""
+    params = _render_params(speaker, emotion, rng, scale)
+    wording, text = _choose_sentence(emotion, rng)
+    full, neutral = PROSODY[emotion], PROSODY["neutral"]
+    pause_p = neutral.pause + params["intensity"] * (full.pause - neutral.pause)
+    ssml, pause_ms = _with_pauses(text, pause_p, full.pause_ms, rng)
+    caption, ovlabels = _describe(speaker, emotion, dict(params, pause_ms=pause_ms), rng)
+    return params, wording, text, ssml, pause_ms, caption, ovlabels
+
+
+def plan(
+    size: str = "default", seed: int = 0, target_shift: str = DEFAULT_TARGET_SHIFT
+) -> list[Utterance]:
+    """Every utterance of the corpus and how to render it; deterministic for ``size``, ``seed``
+    and ``target_shift`` (whose ``intensity`` and ``prior`` act here; ``channel`` in render)."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
+    shifts = parse_target_shift(target_shift)
     rng = np.random.default_rng(seed)
     utterances = []
     for speaker in SPEAKERS:
         emotions = [e for e in LABELS for _ in range(SIZES[size])]
         rng.shuffle(emotions)
+        weaker = speaker.domain == "target" and "intensity" in shifts
         for index, emotion in enumerate(emotions):
-            params = _render_params(speaker, emotion, rng)
-            wording, text = _choose_sentence(emotion, rng)
-            full, neutral = PROSODY[emotion], PROSODY["neutral"]
-            pause_p = neutral.pause + params["intensity"] * (full.pause - neutral.pause)
-            ssml, pause_ms = _with_pauses(text, pause_p, full.pause_ms, rng)
-            caption, ovlabels = _describe(speaker, emotion, dict(params, pause_ms=pause_ms), rng)
+            replay = copy.deepcopy(rng) if weaker else None
+            params, wording, text, ssml, pause_ms, caption, ovlabels = _expression(
+                speaker, emotion, rng
+            )
+            if replay is not None:
+                # The same draws with the weaker intensity, on a copy of the stream: the words,
+                # seeds and every later utterance stay those of the unshifted corpus.
+                params, wording, text, ssml, pause_ms, caption, ovlabels = _expression(
+                    speaker, emotion, replay, TARGET_INTENSITY_SCALE
+                )
             utterances.append(
                 Utterance(
                     utt=f"{speaker.spk}_{index:04d}",
@@ -440,7 +508,29 @@ def plan(size: str = "default", seed: int = 0) -> list[Utterance]:
                     **params,
                 )
             )
-    return utterances
+    return _with_target_prior(utterances, seed) if "prior" in shifts else utterances
+
+
+def _with_target_prior(utterances: list[Utterance], seed: int) -> list[Utterance]:
+    """``utterances`` with each target set cut to the class frequencies of TARGET_PRIOR: class c
+    keeps ``round(n_c * prior_c / max prior)`` of its ``n_c`` utterances (at least one), taken in
+    turn from its speakers in a seeded random order. Kept utterances are unchanged."""
+    rng = np.random.default_rng([seed, 1])  # its own stream: the plan's draws stay as they are
+    top = max(TARGET_PRIOR.values())
+    keep = set()
+    for split in sorted({u.split for u in utterances if u.domain == "target"}):
+        for emotion in LABELS:
+            by_spk: dict[str, list[str]] = {}
+            for u in utterances:
+                if u.split == split and u.emotion == emotion:
+                    by_spk.setdefault(u.spk, []).append(u.utt)
+            turns = []  # the i-th utterance of every speaker, then the (i+1)-th, ...
+            for spk in sorted(by_spk):
+                order = rng.permutation(len(by_spk[spk]))
+                turns += [(rank, spk, by_spk[spk][i]) for rank, i in enumerate(order)]
+            count = max(1, round(len(turns) * TARGET_PRIOR[emotion] / top))
+            keep.update(utt for _, _, utt in sorted(turns)[:count])
+    return [u for u in utterances if u.domain == "source" or u.utt in keep]
 
 
 def _pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -451,8 +541,9 @@ def _pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
 
 
-def render(u: Utterance, snr_db: float, telephone: bool) -> np.ndarray:
-    """Synthesise ``u`` and apply its voice effects and its domain's channel; float32 at 16 kHz."""
+def render(u: Utterance, snr_db: float, telephone: bool, channel: bool = True) -> np.ndarray:
+    """Synthesise ``u`` and apply its voice effects and its domain's channel; float32 at 16 kHz.
+    ``channel`` false: the target domain gets the source's channel."""
     wave, sr = synthesize(
         u.ssml, voice=u.voice, rate=u.rate, pitch=u.pitch, pitch_range=u.pitch_range,
         volume=u.volume, word_gap=u.word_gap, seed=u.espeak_seed, ssml=True,
@@ -471,7 +562,7 @@ def render(u: Utterance, snr_db: float, telephone: bool) -> np.ndarray:
     lead, tail = (int(rng.uniform(0.05, 0.2) * SAMPLE_RATE) for _ in range(2))
     wave = np.concatenate([np.zeros(lead), wave * 0.5 * 10 ** (u.gain_db / 20), np.zeros(tail)])
     speech_rms = np.sqrt(np.mean(wave[lead : len(wave) - tail] ** 2))
-    target = u.domain == "target"
+    target = u.domain == "target" and channel
     noise_db = snr_db if target else SOURCE_SNR_DB
     wave = wave + _pink_noise(len(wave), rng) * speech_rms * 10 ** (-noise_db / 20)
     if target and telephone:  # the noisy room's sound goes through a telephone channel
@@ -479,10 +570,10 @@ def render(u: Utterance, snr_db: float, telephone: bool) -> np.ndarray:
     return np.clip(wave, -1.0, 1.0).astype(np.float32)
 
 
-def _render_to_file(job: tuple[Utterance, str, float, bool]) -> float:
+def _render_to_file(job: tuple[Utterance, str, float, bool, bool]) -> float:
     """Worker: render one utterance into a 16-bit wav; return its duration (s)."""
-    u, path, snr_db, telephone = job
-    wave = render(u, snr_db, telephone)
+    u, path, snr_db, telephone, channel = job
+    wave = render(u, snr_db, telephone, channel)
     soundfile.write(path, wave, SAMPLE_RATE, subtype="PCM_16")
     return len(wave) / SAMPLE_RATE
 
@@ -495,8 +586,12 @@ def prepare(
     nj: int = 2,
     snr_db: float = 15.0,
     telephone: bool = True,
+    target_shift: str = DEFAULT_TARGET_SHIFT,
 ) -> dict[str, DataDir]:
     """Synthesise the corpus under ``corpus_dir`` and write ``output_dir/<set>`` data dirs.
+
+    Another ``target_shift`` than the default writes its wavs under ``wav_<shifts>/`` (not
+    ``wav/``), so that the feature dumps of one corpus are never taken for another's.
 
     A ``.completed`` file in ``output_dir`` records the options; a rerun with the same options
     returns at once, one with other options regenerates everything. With ``nj > 1`` the workers
@@ -505,21 +600,29 @@ def prepare(
     if nj < 1:
         raise ValueError(f"mini_emo: nj must be at least 1, got {nj}")
     corpus_dir, output_dir = Path(corpus_dir).resolve(), Path(output_dir)
+    shifts = parse_target_shift(target_shift)
     options = dict(
         version=VERSION, size=size, seed=seed, snr_db=float(snr_db), telephone=bool(telephone)
     )
-    wav_dir = corpus_dir / "wav"
+    tag = ""  # the default's guard and paths stay as those of corpora made before the option
+    if shifts != (DEFAULT_TARGET_SHIFT,):
+        options["target_shift"] = ",".join(shifts) or "none"
+        tag = "_" + ("_".join(shifts) or "none")
+    wav_dir = corpus_dir / f"wav{tag}"
     if wav_dir.is_dir() and _common.is_completed(output_dir, "mini_emo", corpus_dir, options):
         return {name: DataDir.load(output_dir / name, label_set=LABELS) for name in SETS}
     (output_dir / _common.COMPLETED).unlink(missing_ok=True)
 
-    utterances = plan(size, seed)
+    utterances = plan(size, seed, target_shift)
     logging.info("mini_emo: synthesising %d utterances with %d jobs", len(utterances), nj)
     paths = {u.utt: wav_dir / u.split / f"{u.utt}.wav" for u in utterances}
     with atomic_dir(wav_dir) as tmp:
         for name in SETS:
             (tmp / name).mkdir()
-        jobs = [(u, str(tmp / u.split / f"{u.utt}.wav"), snr_db, telephone) for u in utterances]
+        channel = "channel" in shifts
+        jobs = [
+            (u, str(tmp / u.split / f"{u.utt}.wav"), snr_db, telephone, channel) for u in utterances
+        ]
         progress = dict(total=len(jobs), desc="mini_emo", unit="utt", mininterval=5)
         if nj > 1:
             # forkserver: small workers, so that synthesize()'s fork per clip is cheap, even when
@@ -530,7 +633,7 @@ def prepare(
                 durations = list(tqdm(pool.imap(_render_to_file, jobs, chunksize=8), **progress))
         else:
             durations = [_render_to_file(job) for job in tqdm(jobs, **progress)]
-    with atomic_write(corpus_dir / "metadata.tsv") as f:
+    with atomic_write(corpus_dir / f"metadata{tag}.tsv") as f:
         names = list(asdict(utterances[0]))
         f.write("\t".join(names) + "\n")
         for u in utterances:

@@ -1,0 +1,182 @@
+"""Paired differences of stage-4 adaptation runs, with a 95% interval over seeds.
+
+An adaptation run (``adapt_<config>/seed<S>``) is paired with the model it started from (its
+``config.yaml``'s ``init_model``: the source-only or few-label model of the same seed), and with the
+run of the same initial model that makes no update (``epochs: 0``, the ``target_norm`` config), on
+the same eval set. Per adaptation experiment and eval set, the mean of the paired differences and
+its 95% interval (Student's t over the pairs: seeds, times folds for fold experiments) say whether
+a gain is larger than what the seed changes: an interval that contains 0 is within noise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from scipy import stats
+
+from emorl.report.results import Run, markdown_table
+
+#: The SER metrics compared (scores.json keys; fractions, shown in percentage points).
+PAIRED_METRICS = (("ua", "UA"), ("wa", "WA"))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of paired differences and its confidence interval (``None`` for a single pair)."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    n: int
+
+    def format(self, scale: float = 100.0, digits: int = 1) -> str:
+        """``+1.2 [-0.3, +2.7]`` (``+1.2`` alone for one pair)."""
+        mean = f"{scale * self.mean:+.{digits}f}"
+        if self.low is None:
+            return mean
+        return f"{mean} [{scale * self.low:+.{digits}f}, {scale * self.high:+.{digits}f}]"
+
+
+def paired_interval(differences: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Mean of ``differences`` and its two-sided paired-t interval at ``confidence``."""
+    d = np.asarray(differences, dtype=np.float64)
+    if d.size == 0:
+        raise ValueError("paired_interval: no differences")
+    mean = float(d.mean())
+    if d.size == 1:
+        return Interval(mean, None, None, 1)
+    half = stats.t.ppf((1 + confidence) / 2, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
+    return Interval(mean, mean - half, mean + half, int(d.size))
+
+
+@dataclass
+class PairedRow:
+    """One adaptation experiment on one eval set: its differences per metric."""
+
+    upstream: str
+    config: str
+    eval_set: str
+    to_init: dict[str, Interval]  # metric -> interval of (adapted - initial model)
+    to_no_update: dict[str, Interval]  # metric -> interval of (adapted - no-update run)
+
+
+def _run_config(run: Run) -> dict | None:
+    path = run.run_dir / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid yaml ({e})") from None
+    if not isinstance(config, dict) or "init_model" not in config:
+        raise ValueError(f"{path}: no init_model; not an adaptation run's config")
+    return config
+
+
+def _find(index: dict[tuple, Run], parts: tuple[str, ...], eval_set: str) -> Run | None:
+    """The run whose dir (relative to the exp dir) is the longest tail of ``parts``."""
+    for k in range(len(parts), 0, -1):
+        run = index.get((parts[-k:], eval_set))
+        if run is not None:
+            return run
+    return None
+
+
+def paired_rows(
+    runs: Sequence[Run], exp_dir: str | os.PathLike, confidence: float = 0.95
+) -> list[PairedRow]:
+    """Paired differences of every ``adapt`` experiment's SER runs (see the module docstring).
+
+    ``init_model`` paths are matched to runs under ``exp_dir`` by their tail, so the report finds
+    them whatever directory the recipe ran from. Runs without a ``config.yaml``, or whose initial
+    model has no score on the eval set, are left out of the pairs (logged).
+    """
+    exp_dir = Path(exp_dir)
+    ser = [r for r in runs if r.kind == "ser"]
+    index = {(r.run_dir.relative_to(exp_dir).parts, r.eval_set): r for r in ser}
+    configs = {r.run_dir: _run_config(r) for r in ser if r.method == "adapt"}
+    no_update = {}  # (init model run dir, eval set) -> the run without update
+    for r in ser:
+        config = configs.get(r.run_dir)
+        if config is not None and config.get("epochs") == 0:
+            init = _find(index, Path(config["init_model"]).parts, r.eval_set)
+            if init is not None:
+                no_update[(init.run_dir, r.eval_set)] = r
+    groups: dict[tuple, dict[str, list[float]]] = {}
+    for r in ser:
+        config = configs.get(r.run_dir)
+        if r.method != "adapt":
+            continue
+        if config is None:
+            logging.warning("%s: no config.yaml; left out of the paired differences", r.run_dir)
+            continue
+        init = _find(index, Path(config["init_model"]).parts, r.eval_set)
+        if init is None:
+            logging.warning(
+                "%s: its init_model %s has no score on %s; left out of the paired differences",
+                r.run_dir,
+                config["init_model"],
+                r.eval_set,
+            )
+            continue
+        diffs = groups.setdefault((r.upstream, r.config, r.eval_set), {})
+        reference = no_update.get((init.run_dir, r.eval_set))
+        for key, _ in PAIRED_METRICS:
+            diffs.setdefault(f"init:{key}", []).append(r.scores[key] - init.scores[key])
+            if reference is not None and reference is not r:
+                diffs.setdefault(f"none:{key}", []).append(r.scores[key] - reference.scores[key])
+    rows = []
+    for (upstream, config, eval_set), diffs in sorted(groups.items()):
+        intervals = {name: paired_interval(d, confidence) for name, d in diffs.items()}
+        rows.append(
+            PairedRow(
+                upstream,
+                config,
+                eval_set,
+                {k: intervals[f"init:{k}"] for k, _ in PAIRED_METRICS},
+                {k: intervals[f"none:{k}"] for k, _ in PAIRED_METRICS if f"none:{k}" in intervals},
+            )
+        )
+    return rows
+
+
+def paired_table(rows: Sequence[PairedRow]) -> str:
+    """The markdown table of :func:`paired_rows`: a row per adaptation experiment and eval set."""
+    header = ["upstream", "adaptation", "eval set", "pairs"]
+    for _, name in PAIRED_METRICS:
+        header += [f"Δ{name} vs initial model", f"Δ{name} vs no update"]
+    body = []
+    for r in rows:
+        cells = [r.upstream, r.config, r.eval_set, str(r.to_init[PAIRED_METRICS[0][0]].n)]
+        for key, _ in PAIRED_METRICS:
+            none = r.to_no_update.get(key)
+            cells += [r.to_init[key].format(), "-" if none is None else none.format()]
+        body.append(cells)
+    return markdown_table(header, body)
+
+
+def paired_section(runs: Sequence[Run], exp_dir: str | os.PathLike) -> str:
+    """The RESULTS block's section of paired differences ("" when there is no adaptation run)."""
+    rows = paired_rows(runs, exp_dir)
+    if not rows:
+        return ""
+    return "\n".join(
+        [
+            "### Adaptation: paired differences over seeds",
+            "",
+            "Per adaptation experiment and eval set, the mean difference to its initial model (the "
+            "source-only or few-label model of the same seed) and to the run of the same initial "
+            "model without update (`epochs: 0`, target_norm), in percentage points, with the 95% "
+            "paired-t interval over the pairs (seeds; seeds x folds for fold experiments). An "
+            "interval containing 0 is within the seed noise.",
+            "",
+            paired_table(rows),
+        ]
+    )
