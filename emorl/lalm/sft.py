@@ -88,7 +88,7 @@ class SftConfig:
     warmup_steps: int = 20
     num_epochs: int = 10
     max_steps: int = 0  # > 0: stop after this many optimiser steps instead
-    batch_size: int = 16
+    batch_size: int = 16  # utterances per micro-batch, over all processes
     grad_accum: int = 1
     max_grad_norm: float = 1.0
     # model selection and checkpoints

@@ -36,7 +36,7 @@ HELP = {
     "rewards": "reward weights and options: name=weight,... or a yaml mapping (the format "
     "reward checks the run's format unless given one)",
     "num_generations": "completions per prompt (the group size G)",
-    "prompts_per_step": "prompts per generation batch",
+    "prompts_per_step": "prompts per generation batch (over all processes; at least one each)",
     "max_completion_length": "tokens sampled at most per completion",
     "temperature": "sampling temperature",
     "top_p": "nucleus sampling mass",
