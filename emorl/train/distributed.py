@@ -29,6 +29,8 @@ class Distributed:
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.device = select_device(device, self.local_rank if self.world_size > 1 else None)
+        if self.device.type == "cuda" and self.world_size > 1:
+            torch.cuda.set_device(self.device)  # nccl's object collectives use the current GPU
         if self.world_size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         self.is_main = self.rank == 0
