@@ -50,3 +50,7 @@ run_unit() {  # [deps="FILE|DIR..."] run_unit DIR COMMAND...: run COMMAND unless
     "$@"
     echo "${sig}" > "${dir}/.done.tmp" && mv "${dir}/.done.tmp" "${dir}/.done"
 }
+
+train_launcher() {  # how a training module is started for --ngpu: "torchrun ... -m" above 1 GPU
+    if [ "${ngpu}" -gt 1 ]; then echo "torchrun --standalone --nproc_per_node ${ngpu} -m"; else echo "${python} -m"; fi
+}

@@ -17,6 +17,8 @@ Usage:
         --exp_dir exp/lalm_mini_grpo_eswr_esr/seed1 --seed 1 [--resume true]
     # from a Qwen2-Audio checkpoint without SFT: say the task
     ... --init_model /models/Qwen2-Audio-7B-Instruct --task emo --format esr --label_set meld
+    # data parallel over N processes (GPUs, or CPU processes with gloo): the same options after
+    torchrun --standalone --nproc_per_node N -m emorl.bin.train_grpo ...
 """
 
 from __future__ import annotations

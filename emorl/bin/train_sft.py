@@ -9,17 +9,22 @@ Usage:
         --train_data data/src_train --train_targets dump/lalm_targets/emo_esr/src_train/targets \
         --dev_data data/src_dev --dev_targets dump/lalm_targets/emo_esr/src_dev/targets \
         --exp_dir exp/lalm_mini_sft_mini_esr/seed1 --seed 1 --resume true
+
+Data parallel over N processes (GPUs, or CPU processes with gloo): the same options after
+    torchrun --standalone --nproc_per_node N -m emorl.bin.train_sft ...
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import typing
 from pathlib import Path
 
 from emorl import cli
 from emorl.lalm.data import LalmDataset
 from emorl.lalm.sft import SftConfig, file_md5, train_sft
+from emorl.train import Distributed
 
 
 def get_parser():
@@ -51,22 +56,34 @@ def get_parser():
 
 def main(argv=None) -> None:
     args = cli.parse_args(get_parser(), argv)
-    cli.setup_logging(args.exp_dir / "train.log")
     config = SftConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SftConfig)})
     config.check()
-    cli.save_config(args, args.exp_dir / "config.yaml")
-    train = LalmDataset.from_dir(args.train_data, config.task, args.train_targets)
-    dev = LalmDataset.from_dir(args.dev_data, config.task, args.dev_targets)
-    fingerprint = {
-        str(path): file_md5(path)
-        for path in (
-            args.train_targets,
-            args.dev_targets,
-            args.train_data / "wav.scp",
-            args.dev_data / "wav.scp",
+    with Distributed(config.device) as env:  # several processes under torchrun
+        if env.is_main:
+            cli.setup_logging(args.exp_dir / "train.log")
+            cli.save_config(args, args.exp_dir / "config.yaml")
+        else:
+            cli.setup_logging(level=logging.WARNING)
+        train = LalmDataset.from_dir(args.train_data, config.task, args.train_targets)
+        dev = LalmDataset.from_dir(args.dev_data, config.task, args.dev_targets)
+        fingerprint = {
+            str(path): file_md5(path)
+            for path in (
+                args.train_targets,
+                args.dev_targets,
+                args.train_data / "wav.scp",
+                args.dev_data / "wav.scp",
+            )
+        }
+        train_sft(
+            config,
+            train,
+            dev,
+            args.exp_dir,
+            resume=args.resume,
+            fingerprint=fingerprint,
+            env=env,
         )
-    }
-    train_sft(config, train, dev, args.exp_dir, resume=args.resume, fingerprint=fingerprint)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,13 @@ prompt). Checkpoints every ``save_every`` steps (:class:`emorl.train.CheckpointM
 run restores the model, optimiser, scheduler, random generators and the best score so far, and
 sees the same batches (they depend on the seed and the epoch only), so it ends where an
 uninterrupted run ends. Logs: ``train_log.csv`` and TensorBoard (:class:`emorl.train.StepLogger`).
+
+Data parallel (several processes started by ``torchrun``, :class:`emorl.train.Distributed`):
+every process builds the same batches (seed and epoch), takes its share of each micro-batch
+(:meth:`Distributed.shard`), and the loss is normalised by the target tokens of the whole
+micro-batch over all processes, so that the summed gradients are those of one process on the full
+batch. The dev set is sharded the same way and its sums added up; only rank 0 writes checkpoints,
+logs, ``model`` and ``best.json``.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from emorl.lalm.data import MODEL_TASK_FILE, LalmDataset
 from emorl.lalm.decode import decode_prompts
 from emorl.lalm.model import AudioLM, Prompt
 from emorl.lalm.prompts import check_task_format, instruction
-from emorl.train import CheckpointManager, StepLogger, select_device
+from emorl.train import CheckpointManager, Distributed, StepLogger
 
 TRAINABLE = ("projector", "text", "lora", "audio")
 SELECT_METRICS = ("auto", "dev_accuracy", "dev_loss")
@@ -81,7 +88,7 @@ class SftConfig:
     warmup_steps: int = 20
     num_epochs: int = 10
     max_steps: int = 0  # > 0: stop after this many optimiser steps instead
-    batch_size: int = 16
+    batch_size: int = 16  # utterances per micro-batch, over all processes
     grad_accum: int = 1
     max_grad_norm: float = 1.0
     # model selection and checkpoints
@@ -259,20 +266,26 @@ def dev_scores(
     prompts: PromptCache,
     labels,
     audio: FrozenTowerCache | None = None,
+    env: Distributed | None = None,
 ) -> dict[str, float]:
-    """Teacher-forced dev loss per target token; for emo the accuracy of greedy answers."""
+    """Teacher-forced dev loss per target token; for emo the accuracy of greedy answers. With
+    ``env`` of several processes each scores its share of every batch and the sums are added."""
+    shard = env.shard if env is not None else list
+    add = env.sum if env is not None else list
     was_training = lm.model.training
     lm.model.eval()
+    batches = [b for b in (shard(u) for u in dev.batches(config.dev_batch_size)) if b]
     total, tokens = 0.0, 0
-    for utts in dev.batches(config.dev_batch_size):
+    for utts in batches:
         logp, mask = target_logprobs(lm, prompts(utts), [dev.targets[u] for u in utts], audio)
         total -= float(logp.sum())
         tokens += int(mask.sum())
+    total, tokens = add([total, tokens])
     scores = {"dev_loss": total / tokens}
     if config.task == "emo":
         decoded = decode_prompts(
             lm,
-            [prompts(utts) for utts in dev.batches(config.dev_batch_size)],
+            [prompts(utts) for utts in batches],
             config.format,
             labels,
             config.dev_max_new_tokens,
@@ -280,8 +293,10 @@ def dev_scores(
             audio=audio,
         )
         correct = sum(d.label == dev.references[d.utt] for d in decoded)
-        scores["dev_accuracy"] = correct / len(decoded)
-        scores["dev_format_valid"] = sum(d.format_valid for d in decoded) / len(decoded)
+        valid = sum(d.format_valid for d in decoded)
+        correct, valid, count = add([correct, valid, len(decoded)])
+        scores["dev_accuracy"] = correct / count
+        scores["dev_format_valid"] = valid / count
     lm.model.train(was_training)
     return scores
 
@@ -312,19 +327,24 @@ def train_sft(
     exp_dir: str | os.PathLike,
     resume: bool = False,
     fingerprint: dict | None = None,
+    env: Distributed | None = None,
 ) -> dict:
-    """Fine-tune, select on dev, save ``exp_dir/model``; returns the best dev scores."""
+    """Fine-tune, select on dev, save ``exp_dir/model``; returns the best dev scores (on every
+    process). ``env``: the process's place in a data-parallel job (default: from torchrun's
+    environment, one process without it)."""
     config.check()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise RuntimeError(
-            "data-parallel SFT is not implemented yet: run one process (--ngpu 0 or 1)"
-        )
+    env = env or Distributed(config.device)
     exp_dir = Path(exp_dir)
     set_seed(config.seed)
     lm = build_model(config, train)
-    device = select_device(config.device)
-    lm.model.to(device)
+    lm.model.to(env.device)
     params = set_trainable(lm, config)
+    tokenizer_md5 = hashlib.md5(lm.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
+    if len(set(env.gather(tokenizer_md5))) > 1:
+        raise RuntimeError("the processes built different tokenizers from the same training text")
+    # Every process builds the model from the same seed; rank 0's weights are copied anyway, as
+    # DDP does, so that no difference in initialisation can make the replicas drift apart.
+    env.broadcast_parameters(lm.model)
     logging.info(
         "%s model: %d parameters, %d trainable (%s)",
         config.model,
@@ -345,7 +365,6 @@ def train_sft(
     scheduler = get_linear_schedule_with_warmup(
         optimizer, min(config.warmup_steps, total_steps), total_steps
     )
-    tokenizer_md5 = hashlib.md5(lm.tokenizer.backend_tokenizer.to_str().encode()).hexdigest()
     manager = CheckpointManager(
         exp_dir,
         options=asdict(config),
@@ -354,17 +373,28 @@ def train_sft(
     )
     module = lm.peft if lm.peft is not None else lm.model
     objects = {"model": module, "optimizer": optimizer, "scheduler": scheduler}
-    checkpoint = manager.resume(resume)
+    checkpoint = manager.resume(resume, clear=False)
     step, best, best_scores = 0, None, {}
     if checkpoint is not None:
         checkpoint.restore(objects)
         step = checkpoint.step
         best, best_scores = checkpoint.meta["meta"]["best"], checkpoint.meta["meta"]["best_scores"]
-    logger = StepLogger(exp_dir, resume_after=step if checkpoint is not None else None)
+    env.barrier()  # every process has read the checkpoint before rank 0 may remove it
+    logger = None
+    if env.is_main:
+        if checkpoint is None:
+            manager.clear()
+        logger = StepLogger(exp_dir, resume_after=step if checkpoint is not None else None)
 
     lm.model.train()
     batches_of_epoch: dict[int, list[list[str]]] = {}
-    progress = tqdm(total=total_steps, initial=step, desc="sft", unit="step", disable=None)
+    progress = tqdm(
+        total=total_steps,
+        initial=step,
+        desc="sft",
+        unit="step",
+        disable=None if env.is_main else True,
+    )
     while step < total_steps:
         started = time.perf_counter()
         loss_sum, tokens = 0.0, 0
@@ -377,14 +407,28 @@ def train_sft(
                         config.batch_size, shuffle=True, seed=config.seed, epoch=epoch
                     )
                 }
-            utts = batches_of_epoch[epoch][index]
-            targets = [train.targets[u] for u in utts]
-            logp, mask = target_logprobs(lm, train_prompts(utts), targets, audio)
-            n = int(mask.sum())
-            # Token-mean over the whole accumulated step: each micro-batch adds its token sum.
-            (-logp.sum() / (n * config.grad_accum)).backward()
-            loss_sum -= float(logp.detach().sum())
+            utts = env.shard(batches_of_epoch[epoch][index])
+            logp, mask = None, None
+            if utts:  # a short last batch can leave a process without utterances
+                targets = [train.targets[u] for u in utts]
+                logp, mask = target_logprobs(lm, train_prompts(utts), targets, audio)
+            n = int(mask.sum()) if mask is not None else 0
+            n_all = int(env.sum([n])[0])  # the micro-batch's target tokens over all processes
+            if logp is not None:
+                # Token-mean over the whole accumulated step: each micro-batch adds its token
+                # sum, divided by the token count of the whole micro-batch (all processes).
+                (-logp.sum() / (n_all * config.grad_accum)).backward()
+                loss_sum -= float(logp.detach().sum())
             tokens += n
+        # Gradients are summed over processes by an explicit all-reduce of the trainable
+        # parameters' gradients, once per optimiser step, instead of DistributedDataParallel:
+        # the loss is not one ``module(x)`` call (target_logprobs runs the projector, the text
+        # model's embeddings, layers and head as separate calls inside AudioLM.logprobs, the
+        # audio tower through FrozenTowerCache) and DDP only prepares its gradient reduction in
+        # its own forward; it would also need find_unused_parameters for the frozen parts and
+        # no_sync for gradient accumulation. The loss scaling above makes the sum exact.
+        env.all_reduce_grads(params)
+        loss_sum, tokens = env.sum([loss_sum, tokens])
         grad_norm = torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
@@ -399,20 +443,24 @@ def train_sft(
             "sec_per_step": time.perf_counter() - started,
         }
         if step % config.eval_every == 0 or step == total_steps:
-            scores = dev_scores(lm, config, dev, dev_prompts, labels, audio)
+            scores = dev_scores(lm, config, dev, dev_prompts, labels, audio, env)
             row.update(scores)
             metric = config.selected_metric()
             if _better(metric, scores[metric], best):
                 best, best_scores = scores[metric], {"step": step, **scores}
-                save_best(lm, config, exp_dir / "model")
-                logging.info("step %d: best %s %.4f saved", step, metric, best)
-        logger.log(row)
+                if env.is_main:
+                    save_best(lm, config, exp_dir / "model")
+                    logging.info("step %d: best %s %.4f saved", step, metric, best)
         progress.update(1)
         progress.set_postfix(loss=f"{row['loss']:.3f}")
-        if step % config.save_every == 0 or step == total_steps:
-            manager.save(objects, step=step, meta={"best": best, "best_scores": best_scores})
+        if env.is_main:
+            logger.log(row)
+            if step % config.save_every == 0 or step == total_steps:
+                manager.save(objects, step=step, meta={"best": best, "best_scores": best_scores})
     progress.close()
-    logger.close()
-    with atomic_write(exp_dir / "best.json") as f:
-        json.dump(best_scores, f, indent=2)
+    if env.is_main:
+        logger.close()
+        with atomic_write(exp_dir / "best.json") as f:
+            json.dump(best_scores, f, indent=2)
+    env.barrier()  # the files are complete before any process returns
     return best_scores

@@ -29,14 +29,14 @@ from emorl.rl.grpo_trainer import (
     PromptDataset,
     RunSettings,
 )
-from emorl.train import select_device
+from emorl.train import Distributed
 
 DEFAULTS = GRPOConfig()
 HELP = {
     "rewards": "reward weights and options: name=weight,... or a yaml mapping (the format "
     "reward checks the run's format unless given one)",
     "num_generations": "completions per prompt (the group size G)",
-    "prompts_per_step": "prompts per generation batch",
+    "prompts_per_step": "prompts per generation batch (over all processes; at least one each)",
     "max_completion_length": "tokens sampled at most per completion",
     "temperature": "sampling temperature",
     "top_p": "nucleus sampling mass",
@@ -140,8 +140,18 @@ def input_fingerprint(args: argparse.Namespace, dataset: PromptDataset) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Load, train, and write the model into ``args.exp_dir/model``."""
-    exp_dir = cli.start_exp_dir(args, args.exp_dir)
+    """Load, train, and write the model into ``args.exp_dir/model``; under ``torchrun`` with
+    several processes, data parallel (only rank 0 writes)."""
+    with Distributed(args.device) as env:
+        if env.is_main:
+            exp_dir = cli.start_exp_dir(args, args.exp_dir)
+        else:
+            exp_dir = Path(args.exp_dir)
+            cli.setup_logging(level=logging.WARNING)
+        _run(args, exp_dir, env)
+
+
+def _run(args: argparse.Namespace, exp_dir: Path, env: Distributed) -> None:
     task = task_of(args)
     names = [f.name for f in dataclasses.fields(GRPOConfig) if f.name not in ("task", "format")]
     config = GRPOConfig(
@@ -149,7 +159,7 @@ def run(args: argparse.Namespace) -> None:
     )
     cli.set_seed(args.seed)
     lm = AudioLM.load(args.init_model, dtype=args.dtype, long_audio=args.long_audio)
-    lm.to(select_device(args.device))
+    lm.to(env.device)
     if lm.peft is not None:
         logging.info("%s has a LoRA adapter: merged into the weights", args.init_model)
         lm.merge_lora()
@@ -178,7 +188,9 @@ def run(args: argparse.Namespace) -> None:
         options={k: v for k, v in options.items() if k not in ignored},
         fingerprint=input_fingerprint(args, dataset),
     )
-    GRPOTrainer(lm, dataset, config, settings).train()
+    GRPOTrainer(lm, dataset, config, settings, env).train()
+    if not env.is_main:
+        return
     lm.save(exp_dir / "model")
     with atomic_write(exp_dir / "model" / MODEL_TASK_FILE) as f:
         json.dump(task, f, indent=2)

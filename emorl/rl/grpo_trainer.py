@@ -58,10 +58,22 @@ Compared with TRL's ``GRPOTrainer`` (whose option names are kept: ``num_generati
 - ``prompts_per_step`` prompts make one generation batch (TRL: ``generation_batch_size /
   num_generations``), and ``gradient_accumulation_steps`` splits it into micro-batches for the
   backward passes of one optimiser step.
+
+Data parallel (several processes started by ``torchrun``, :class:`emorl.train.Distributed`): the
+step's prompts are dealt out to the processes (prompt ``i`` to rank ``i % world_size``); each
+generates, scores and runs the forward and backward passes of its own groups. The rewards of the
+whole step are gathered on every process (a few numbers per completion), so that the advantages,
+``scale_rewards: batch`` included, and the log row are those of one process; the loss keeps the
+whole step's normalisation (all its completions, or the token count summed over the processes),
+and the gradients are summed by an all-reduce before clipping, so every process takes the same
+optimiser step. Sampling uses one generator per process, seeded by the seed, the step and the rank
+(the seed and the step alone with one process): a run is reproducible for a given number of
+processes, but two processes sample other completions than one. Only rank 0 logs and saves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
@@ -83,7 +95,7 @@ from emorl.lalm.prompts import FORMATS, TASKS, answer_label, answer_words, parse
 from emorl.metrics.caption import detect_language, distinct_n, tokenize
 from emorl.rl import grpo
 from emorl.rl.rewards import build_rewards, parse_reward_spec
-from emorl.train import CheckpointManager, StepLogger
+from emorl.train import CheckpointManager, Distributed, StepLogger
 
 SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = grpo.AVERAGES
@@ -230,6 +242,28 @@ def step_utts(utts: Sequence[str], step: int, per_step: int, seed: int) -> list[
     return out
 
 
+def _in_step_order(pieces: list[tuple[list[int], dict]], group_size: int) -> dict:
+    """The per-completion values of every process (``(groups, values)`` each: the step's group
+    indices it had, and lists of ``group_size`` values per group, or a dict of such lists), merged
+    into the step's order."""
+    rank_of = {g: (r, i) for r, (groups, _) in enumerate(pieces) for i, g in enumerate(groups)}
+
+    def merge(get) -> list:
+        out = []
+        for g in range(len(rank_of)):
+            r, i = rank_of[g]
+            out += get(pieces[r][1])[i * group_size : (i + 1) * group_size]
+        return out
+
+    merged = {}
+    for key, value in pieces[0][1].items():
+        if isinstance(value, dict):
+            merged[key] = {k: merge(lambda v, key=key, k=k: v[key][k]) for k in value}
+        else:
+            merged[key] = merge(lambda v, key=key: v[key])
+    return merged
+
+
 def tower_states(lm: AudioLM, prompts: Sequence[Prompt]) -> list[torch.Tensor]:
     """The audio tower's output (before the projector) per prompt: one batched pass over all
     windows, without gradient (the tower is frozen)."""
@@ -268,9 +302,22 @@ class GRPOTrainer:
     """GRPO on an :class:`AudioLM` (see the module docstring). With ``beta > 0`` and no LoRA,
     call ``lm.freeze_reference()`` on the initial weights before building the trainer."""
 
-    def __init__(self, lm: AudioLM, dataset: PromptDataset, config: GRPOConfig, run: RunSettings):
+    def __init__(
+        self,
+        lm: AudioLM,
+        dataset: PromptDataset,
+        config: GRPOConfig,
+        run: RunSettings,
+        env: Distributed | None = None,
+    ):
         if config.task == "emo" and not run.label_set:
             raise ValueError("task emo needs the label set")
+        self.env = env or Distributed(str(lm.device))
+        if config.prompts_per_step < self.env.world_size:
+            raise ValueError(
+                f"prompts_per_step {config.prompts_per_step} < {self.env.world_size} processes: "
+                "every process needs at least one prompt per step"
+            )
         if config.beta > 0:
             with lm.reference():  # stops now, not after the first generation, when there is none
                 pass
@@ -296,26 +343,21 @@ class GRPOTrainer:
             self.params, lr=config.learning_rate, weight_decay=config.weight_decay
         )
         self.trained = {"model": lm.peft if lm.peft is not None else lm.model}
+        # the replicas start equal (a LoRA adapter is initialised from each process's generator)
+        self.env.broadcast_parameters(self.trained["model"])
 
     # ------------------------------------------------------------------ one step
     def step(self, step: int) -> dict:
-        """Generate, score and update on the prompts of ``step``; the step's log row."""
-        c, lm, G = self.config, self.lm, self.config.num_generations
+        """Generate, score and update on the prompts of ``step`` (with several processes, this
+        process's share of them); the step's log row (over all processes)."""
+        c, lm, G, env = self.config, self.lm, self.config.num_generations, self.env
         t0 = time.perf_counter()
-        utts = step_utts(self.dataset.utts, step, c.prompts_per_step, self.run.seed)
+        step_utts_all = step_utts(self.dataset.utts, step, c.prompts_per_step, self.run.seed)
+        groups = list(range(env.rank, len(step_utts_all), env.world_size))
+        utts = [step_utts_all[g] for g in groups]
         prompts = self.dataset.prompts(lm, utts)
         states = tower_states(lm, prompts)
-        generator = torch.Generator(device=lm.device).manual_seed(self.run.seed * 1_000_003 + step)
-        with torch.no_grad():
-            out = lm.generate(
-                prompts,
-                group_size=G,
-                max_new_tokens=c.max_completion_length,
-                temperature=c.temperature,
-                top_p=c.top_p,
-                audio=project(lm, states),
-                generator=generator,
-            )
+        out = self.generate(prompts, states, step)
         t1 = time.perf_counter()
 
         row_utts = [u for u in utts for _ in range(G)]
@@ -333,30 +375,63 @@ class GRPOTrainer:
         if "labels" in self.rewards.needs:
             context["labels"] = [self.dataset.labels[u] for u in row_utts]
         total, parts = self.rewards(predictions, references, utts=row_utts, **context)
-        rewards = torch.from_numpy(total).view(len(prompts), G)
+        local = {
+            "total": total.tolist(),
+            "parts": {name: v.tolist() for name, v in parts.items()},
+            "length": out.mask.sum(1).tolist(),
+            "clipped": (~out.finished).tolist(),
+            "format_valid": [p.format_valid for p in parsed],
+            "prediction": predictions,
+        }
+        if c.task == "emo":
+            local["hit"] = [
+                answer_label(p, self.label_set) == r for p, r in zip(predictions, references)
+            ]
+        every = _in_step_order(env.gather((groups, local)), G)  # the whole step's completions
+        rewards = torch.tensor(every["total"], dtype=torch.float64).view(-1, G)
         std_level = None if c.scale_rewards == "none" else c.scale_rewards
-        advantages = grpo.group_advantages(rewards, "group", std_level, c.std_eps).view(-1)
+        advantages = grpo.group_advantages(rewards, "group", std_level, c.std_eps)
         zero = (rewards.max(1).values == rewards.min(1).values).tolist()
         t2 = time.perf_counter()
 
-        active = [g for g in range(len(prompts)) if not zero[g]]
-        stats = self._update(prompts, states, out.ids, out.mask, advantages, active)
+        active = [i for i, g in enumerate(groups) if not zero[g]]
+        stats = self._update(
+            prompts, states, out.ids, out.mask, advantages[groups].view(-1), active, len(zero)
+        )
         t3 = time.perf_counter()
 
+        total = np.array(every["total"])
         row = {"step": step, "reward": float(total.mean()), "reward_std": float(total.std())}
-        row.update({f"reward_{name}": float(v.mean()) for name, v in parts.items()})
+        row.update({f"reward_{name}": float(np.mean(v)) for name, v in every["parts"].items()})
         row.update(stats)
-        row["completion_length"] = float(out.mask.sum(1).float().mean())
-        row["clipped_ratio"] = float((~out.finished).float().mean())
-        row["format_valid"] = float(np.mean([p.format_valid for p in parsed]))
+        row["completion_length"] = float(np.mean(every["length"]))
+        row["clipped_ratio"] = float(np.mean(every["clipped"]))
+        row["format_valid"] = float(np.mean(every["format_valid"]))
         if c.task == "emo":
-            hits = [answer_label(p, self.label_set) == r for p, r in zip(predictions, references)]
-            row["accuracy"] = float(np.mean(hits))
-        row.update(self._answer_stats(predictions))
+            row["accuracy"] = float(np.mean(every["hit"]))
+        row.update(self._answer_stats(every["prediction"]))
         row["zero_adv_frac"] = sum(zero) / len(zero)
         row.update(time_generate=t1 - t0, time_score=t2 - t1, time_update=t3 - t2)
         row["time_step"] = t3 - t0
         return row
+
+    def generate(self, prompts: Sequence[Prompt], states: Sequence[torch.Tensor], step: int):
+        """``num_generations`` sampled completions per prompt (a
+        :class:`~emorl.lalm.model.Generation`), from a generator seeded by the seed, the step and
+        the process's rank."""
+        c, env = self.config, self.env
+        seed = (self.run.seed * 1_000_003 + step) * env.world_size + env.rank
+        generator = torch.Generator(device=self.lm.device).manual_seed(seed)
+        with torch.no_grad():
+            return self.lm.generate(
+                prompts,
+                group_size=c.num_generations,
+                max_new_tokens=c.max_completion_length,
+                temperature=c.temperature,
+                top_p=c.top_p,
+                audio=project(self.lm, states),
+                generator=generator,
+            )
 
     def _answer_stats(self, answers: list[str]) -> dict:
         """Signs of reward hacking in the step's answers: ``answer_words``, their mean number of
@@ -372,19 +447,25 @@ class GRPOTrainer:
             return {"answer_words": float(np.mean([len(answer_words(a)) for a in answers]))}
         return {}
 
-    def _update(self, prompts, states, ids, mask, advantages, active: list[int]) -> dict:
-        """``num_iterations`` optimiser steps on the groups ``active`` (see the module doc)."""
-        c, lm, G = self.config, self.lm, self.config.num_generations
+    def _update(
+        self, prompts, states, ids, mask, advantages, active: list[int], num_groups: int
+    ) -> dict:
+        """``num_iterations`` optimiser steps on this process's groups ``active`` (indices into
+        ``prompts``); ``num_groups``: the groups of the whole step (see the module doc)."""
+        c, lm, G, env = self.config, self.lm, self.config.num_generations, self.env
         stats = {"loss": math.nan, "grad_norm": math.nan, "kl": math.nan, "clip_fraction": math.nan}
-        if not active:
+        if not env.sum([len(active)])[0]:  # every process agrees: no group to learn from
             return stats
         mask = mask.to(lm.device)
         advantages = advantages.to(lm.device)
-        num_rows, num_tokens = mask.shape[0], mask.sum()
-        chunks = [
-            [int(g) for g in chunk]
-            for chunk in np.array_split(active, min(c.gradient_accumulation_steps, len(active)))
-        ]
+        # the normalisation of the whole step: all its completions, or all their tokens
+        num_rows, num_tokens = num_groups * G, env.sum([float(mask.sum())])[0]
+        sections = min(c.gradient_accumulation_steps, len(active))
+        chunks = (
+            [[int(g) for g in chunk] for chunk in np.array_split(active, sections)]
+            if active
+            else []
+        )
 
         def batch_of(chunk):
             rows = torch.tensor([g * G + k for g in chunk for k in range(G)], device=lm.device)
@@ -426,11 +507,18 @@ class GRPOTrainer:
                 sums["clip_fraction"] += float(part["clip_fraction"]) * w
                 if "kl" in part:
                     sums["kl"] += float(part["kl"]) * w
+            # An explicit all-reduce of the trainable parameters' gradients, not
+            # DistributedDataParallel: the loss is not one module(x) call (AudioLM.logprobs runs
+            # the projector, the text model and the head separately, and the reference pass runs
+            # the same modules without gradient), and a process may have no active group at all.
+            env.all_reduce_grads(self.params)
             norm = torch.nn.utils.clip_grad_norm_(
                 self.params, c.max_grad_norm if c.max_grad_norm > 0 else math.inf
             )
             self.optimizer.step()
-        stats.update({k: v / weight_total for k, v in sums.items()})
+        keys = sorted(sums)
+        *totals, weight_total = env.sum([sums[k] for k in keys] + [weight_total])
+        stats.update({k: v / weight_total for k, v in zip(keys, totals)})
         if c.beta == 0:
             stats["kl"] = math.nan
         stats["grad_norm"] = float(norm)
@@ -442,17 +530,26 @@ class GRPOTrainer:
         c, run = self.config, self.run
         options = {"grpo": asdict(c), "label_set": self.label_set, "seed": run.seed, **run.options}
         manager = CheckpointManager(run.exp_dir, options, run.fingerprint, run.keep_checkpoints)
-        saved = manager.resume(run.resume)
+        saved = manager.resume(run.resume, clear=False)
         start = 1
         if saved is not None:
             saved.restore({**self.trained, "optimizer": self.optimizer})
             start = saved.step + 1
+        env = self.env
+        env.barrier()  # every process has read the checkpoint before rank 0 may remove it
+        if saved is None and env.is_main:
+            manager.clear()
         rows = []
-        with StepLogger(run.exp_dir, resume_after=None if saved is None else saved.step) as log:
+        log = None
+        if env.is_main:
+            log = StepLogger(run.exp_dir, resume_after=None if saved is None else saved.step)
+        with log if log is not None else contextlib.nullcontext():
             for step in range(start, c.max_steps + 1):
                 row = self.step(step)
-                log.log(row)
                 rows.append(row)
+                if not env.is_main:
+                    continue
+                log.log(row)
                 logging.info(
                     "step %d/%d: reward %.3f (std %.3f), kl %.4g, zero-adv groups %.2f, %.1f s",
                     step,
@@ -465,4 +562,5 @@ class GRPOTrainer:
                 )
                 if step % c.save_steps == 0 or step == c.max_steps:
                     manager.save({**self.trained, "optimizer": self.optimizer}, step=step)
+        env.barrier()  # the checkpoints are complete before any process returns
         return rows

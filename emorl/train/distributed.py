@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -10,6 +12,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from emorl.train.device import select_device
+
+T = TypeVar("T")
 
 
 class Distributed:
@@ -25,6 +29,8 @@ class Distributed:
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.device = select_device(device, self.local_rank if self.world_size > 1 else None)
+        if self.device.type == "cuda" and self.world_size > 1:
+            torch.cuda.set_device(self.device)  # nccl's object collectives use the current GPU
         if self.world_size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         self.is_main = self.rank == 0
@@ -40,6 +46,42 @@ class Distributed:
         t = torch.tensor(values, dtype=torch.float64, device=self.device)
         dist.all_reduce(t)
         return t.tolist()
+
+    def shard(self, items: Sequence[T]) -> list[T]:
+        """This process's share of ``items``: every ``world_size``-th from its rank (it may be
+        empty when there are fewer items than processes)."""
+        return list(items[self.rank :: self.world_size])
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every process's ``value`` (any picklable object), in rank order, on every process."""
+        if self.world_size == 1:
+            return [value]
+        out: list[Any] = [None] * self.world_size
+        dist.all_gather_object(out, value)
+        return out
+
+    def broadcast_parameters(self, module: nn.Module) -> None:
+        """Copy rank 0's parameters and buffers into every process's ``module`` (what DDP does
+        when it wraps a model)."""
+        if self.world_size == 1:
+            return
+        with torch.no_grad():
+            for tensor in [*module.parameters(), *module.buffers()]:
+                dist.broadcast(tensor.data, 0)
+
+    def all_reduce_grads(self, params: Sequence[torch.Tensor]) -> None:
+        """Sum the gradients of ``params`` over processes, in one flat buffer; a parameter
+        without a gradient here (its process saw no data that reaches it) counts as zero, and
+        gets the sum (every process takes the same optimiser step)."""
+        if self.world_size == 1:
+            return
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        offset = 0
+        for p, g in zip(params, grads):
+            p.grad = flat[offset : offset + g.numel()].view_as(p).to(g.dtype)
+            offset += g.numel()
 
     def barrier(self) -> None:
         """Wait for every process."""

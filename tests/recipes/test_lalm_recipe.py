@@ -91,6 +91,28 @@ def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
     assert f"skip {grpo.relative_to(recipe)}:" not in third.stderr  # its initial model changed
 
 
+@pytest.mark.slow
+def test_ngpu_2_starts_sft_and_grpo_as_two_processes(tmp_path):
+    """--ngpu 2 on a machine without GPUs: torchrun starts 2 CPU processes (gloo) per training."""
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
+    (recipe / "conf" / "lalm" / "sft_tiny.yaml").write_text(TINY_SFT)
+    (recipe / "conf" / "lalm" / "grpo_tiny.yaml").write_text(TINY_GRPO)
+    data = run(recipe, "--stage", "1", "--stop_stage", "1")
+    assert data.returncode == 0, data.stderr[-3000:]
+
+    both = run(recipe, "--stage", "5", "--stop_stage", "6", "--ngpu", "2", "--lalm_opts", LALM)
+    assert both.returncode == 0, both.stdout[-3000:] + both.stderr[-3000:]
+    sft = recipe / "exp" / "lalm_mini_sft_tiny_answer" / "seed1"
+    grpo = recipe / "exp" / "lalm_mini_sft_tiny_answer_grpo_tiny" / "seed1"
+    for exp in (sft, grpo):
+        command = (exp / "log" / "command.sh").read_text()
+        assert "torchrun --standalone --nproc_per_node 2 -m emorl.bin.train_" in command
+        assert (exp / "model" / "task.json").is_file()
+    # 36 utterances in batches of 8: 5 steps, logged once (by rank 0)
+    assert len((sft / "train_log.csv").read_text().splitlines()) == 1 + 5
+    assert len((grpo / "train_log.csv").read_text().splitlines()) == 1 + 2
+
+
 def test_lalm_sh_names_a_bad_task_and_missing_sets(tmp_path):
     recipe = copy_recipe(RECIPE, tmp_path / "emo1")
 

@@ -140,10 +140,6 @@ decode_and_score() {  # decode_and_score MODEL_DIR: decode and score every eval 
     done
 }
 
-train_launcher() {  # how a training command is started for --ngpu
-    if [ "${ngpu}" -gt 1 ]; then echo "torchrun --standalone --nproc_per_node ${ngpu} -m"; else echo "${python} -m"; fi
-}
-
 if run_stage 3; then
     log "Stage 3: supervised baseline ${ser_config} on ${train_set}, seeds ${seeds}"
     for seed in ${seeds}; do

@@ -29,7 +29,7 @@ skip_data=false      # true: leave out stage 1 (the data dirs exist already)
 skip_grpo=false      # true: leave out stage 4 (GRPO)
 force=false          # redo units even when their .done marker matches (never resuming training)
 nj=2                 # parallel decoding jobs
-ngpu=0               # GPUs of the training job (one process; data-parallel SFT is not implemented yet)
+ngpu=0               # GPUs per training job (>1: torchrun data parallel, one process per GPU)
 seeds="1"            # one model per seed; results are reported as mean +- std
 python=python3
 expdir=exp
@@ -116,7 +116,7 @@ if run_stage 3; then
         exp=$(sft_exp_of "${seed}")
         deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets data/${train_set}/wav.scp data/${dev_set}/wav.scp" \
         run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
-            ${python} -m emorl.bin.train_sft --config ${sft_config} ${model_opts} \
+            $(train_launcher) emorl.bin.train_sft --config ${sft_config} ${model_opts} \
                 --model ${lalm_model} ${path_opt} \
                 --train_data data/${train_set} --train_targets ${targets_dir}/${train_set}/targets \
                 --dev_data data/${dev_set} --dev_targets ${targets_dir}/${dev_set}/targets \
@@ -133,7 +133,7 @@ if run_stage 4 "${skip_grpo}" && [ -n "${grpo_configs}" ]; then
             [ -f "${init}/model/task.json" ] || { log "Error: ${init}/model missing; run stage 3 first"; exit 1; }
             deps="$(find "${init}/model" -type f | sort) data/${train_set}/wav.scp data/${train_set}/utt2emo data/${train_set}/utt2caption data/${train_set}/utt2ovlabels" \
             run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
-                ${python} -m emorl.bin.train_grpo --config ${grpo_config} --init_model ${init}/model \
+                $(train_launcher) emorl.bin.train_grpo --config ${grpo_config} --init_model ${init}/model \
                     --train_data data/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume}"
         done
     done
