@@ -1,0 +1,104 @@
+"""The mini captioning (cap1) and open-vocabulary (ov1) recipes, all stages at the smallest size."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from recipe_copy import copy_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+# The recipes' model kind at a size that trains in seconds; their GRPO rewards, two steps.
+TINY_SFT = {
+    "vocab_size": 400,
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "num_epochs": 1,
+    "batch_size": 8,
+    "eval_every": 100,
+    "save_every": 100,
+    "select_metric": "dev_loss",
+}
+TINY_GRPO = {
+    "num_generations": 2,
+    "prompts_per_step": 2,
+    "max_completion_length": 8,
+    "max_steps": 2,
+    "save_steps": 1,
+}
+
+
+def shrink_configs(recipe: Path) -> None:
+    """Replace the recipe's SFT config by TINY_SFT and shrink its GRPO configs (same rewards)."""
+    conf = recipe / "conf" / "lalm"
+    (conf / "sft_mini.yaml").write_text(yaml.safe_dump(TINY_SFT))
+    for path in conf.glob("grpo_*.yaml"):
+        config = yaml.safe_load(path.read_text())
+        path.write_text(yaml.safe_dump({**config, **TINY_GRPO}))
+
+
+def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["./run.sh", "--size", "tiny", "--seeds", "1", "--nj", "1", *args],
+        cwd=recipe,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MINI_EMO": str(recipe / "db"), "OMP_NUM_THREADS": "1"},
+    )
+
+
+def results_block(recipe: Path) -> str:
+    readme = (recipe / "README.md").read_text()
+    return readme.split("<!-- RESULTS START -->")[1].split("<!-- RESULTS END -->")[0]
+
+
+def train_log(exp: Path) -> list[dict]:
+    lines = (exp / "train_log.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    return [dict(zip(header, line.split(","))) for line in lines[1:]]
+
+
+@pytest.mark.slow
+def test_cap1_sft_emo_grpo_decode_score_report(tmp_path):
+    recipe = copy_recipe(ROOT / "egs" / "mini_emo" / "cap1", tmp_path / "cap1")
+    shrink_configs(recipe)
+    first = run(recipe, "--ablation_seeds", "")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    sft = recipe / "exp" / "lalm_mini_sft_mini_answer" / "seed1"
+    grpo = recipe / "exp" / "lalm_mini_sft_mini_answer_grpo_emo" / "seed1"
+    rows = train_log(grpo)
+    assert len(rows) == 2 and {"reward_emo_grpo", "distinct2", "answer_words"} <= set(rows[0])
+    for exp in (sft, grpo):
+        scores = json.loads((exp / "decode_src_test" / "scores.json").read_text())
+        assert scores["task"] == "cap" and scores["num_utts"] == 12
+        assert {"bleu4", "meteor", "rouge_l", "distinct2", "emo_f1"} <= set(scores)
+    block = results_block(recipe)
+    assert "| lalm | mini_sft_mini_answer | src_test | 1 |" in block
+    assert "| lalm | mini_sft_mini_answer_grpo_emo | src_test | 1 |" in block
+    assert "emo-F1" in block and "distinct-2" in block
+
+    second = run(recipe, "--ablation_seeds", "", "--stage", "2")
+    assert second.returncode == 0, second.stderr[-3000:]
+    for unit in (sft, grpo, grpo / "decode_src_test"):
+        assert f"skip {unit.relative_to(recipe)}: done with the same command" in second.stderr
+
+
+@pytest.mark.slow
+def test_ov1_think_format_with_dual_and_alignment_rewards(tmp_path):
+    recipe = copy_recipe(ROOT / "egs" / "mini_emo" / "ov1", tmp_path / "ov1")
+    shrink_configs(recipe)
+    done = run(recipe, "--formats", "think", "--grpo_configs", "conf/lalm/grpo_ew_format_dual.yaml")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    grpo = recipe / "exp" / "lalm_mini_sft_mini_think_grpo_ew_format_dual" / "seed1"
+    rows = train_log(grpo)
+    rewards = {"ew_f1", "ov_format", "dual_ew", "think_answer_alignment"}
+    assert len(rows) == 2 and {f"reward_{r}" for r in rewards} | {"answer_words"} <= set(rows[0])
+    scores = json.loads((grpo / "decode_src_test" / "scores.json").read_text())
+    assert scores["task"] == "ov" and scores["num_utts"] == 12 and "ew_f" in scores
+    block = results_block(recipe)
+    assert "| lalm | mini_sft_mini_think | src_test | 1 |" in block
+    assert "| lalm | mini_sft_mini_think_grpo_ew_format_dual | src_test | 1 |" in block
