@@ -81,6 +81,7 @@ def main(argv=None) -> None:
         plots,
         unknown=unknown_runs(runs),
         sections=[paired_section(runs, args.exp_dir)],
+        readme=args.readme,
     )
     print(block, end="")
     if args.readme:
