@@ -1,0 +1,1 @@
+../../TEMPLATE/lalm1/lalm.sh
