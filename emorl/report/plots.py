@@ -67,6 +67,20 @@ def plot_curves(
     first = next(iter(data.values()))
     x_name = next((c for c in ("step", "epoch") if c in first), None)
     columns = [c for c in first if c not in ("step", "epoch")]
+    _plot_panels(data, columns, x_name, path, title, marker=".")
+    return columns
+
+
+def _plot_panels(
+    data: dict[str, dict[str, np.ndarray]],
+    columns: list[str],
+    x_name: str | None,
+    path: str | os.PathLike,
+    title: str,
+    marker: str | None = None,
+    note: str = "",
+) -> None:
+    """A grid of panels, one per column, with a line per run of ``data`` that has the column."""
     ncols = min(3, len(columns))
     nrows = -(-len(columns) // ncols)
     fig = Figure(figsize=(4.5 * ncols, 3.2 * nrows), layout="constrained")
@@ -75,15 +89,14 @@ def plot_curves(
         for name, cols in data.items():
             if column in cols:
                 x = cols[x_name] if x_name else np.arange(1, len(cols[column]) + 1)
-                ax.plot(x, cols[column], marker=".", label=name)
-        ax.set_title(column)
+                ax.plot(x, cols[column], marker=marker, label=name)
+        ax.set_title(column + note)
         ax.set_xlabel(x_name or "row")
         ax.grid(alpha=0.3)
     fig.axes[0].legend(fontsize="small")
     if title:
         fig.suptitle(title)
     _save(fig, path)
-    return columns
 
 
 #: The columns of an audio-LM GRPO log compared across experiments: the reward, and the signs of
@@ -110,21 +123,6 @@ def plot_grpo_comparison(
     data = {name: seed_mean(paths) for name, paths in experiments.items()}
     data = {name: cols for name, cols in data.items() if "step" in cols}
     columns = [c for c in GRPO_COLUMNS if any(c in cols for cols in data.values())]
-    if not columns:
-        return []
-    ncols = min(3, len(columns))
-    nrows = -(-len(columns) // ncols)
-    fig = Figure(figsize=(4.5 * ncols, 3.2 * nrows), layout="constrained")
-    for k, column in enumerate(columns):
-        ax = fig.add_subplot(nrows, ncols, k + 1)
-        for name, cols in data.items():
-            if column in cols:
-                ax.plot(cols["step"], cols[column], label=name)
-        ax.set_title(f"{column} (mean over seeds)")
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    fig.axes[0].legend(fontsize="small")
-    if title:
-        fig.suptitle(title)
-    _save(fig, path)
+    if columns:
+        _plot_panels(data, columns, "step", path, title, note=" (mean over seeds)")
     return columns
