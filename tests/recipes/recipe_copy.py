@@ -1,7 +1,22 @@
-"""Copies of recipe dirs for tests, their links pointing at this checkout's template and utils."""
+"""Copies of recipe dirs for tests, their links pointing at this checkout's template and utils,
+and the tiny SFT config the audio-LM recipe tests train with."""
 
 import shutil
 from pathlib import Path
+
+#: A small SFT config of the recipes' mini model kind (a tiny text model), so that a run of the
+#: audio-LM stages takes seconds.
+TINY_SFT = """vocab_size: 400
+hidden_size: 32
+num_hidden_layers: 1
+num_attention_heads: 2
+intermediate_size: 64
+num_epochs: 1
+batch_size: 8
+eval_every: 100
+save_every: 100
+dev_max_new_tokens: 12
+"""
 
 #: What a recipe run produces; never copied.
 OUTPUTS = ("data", "dump", "exp", "db", "wav")

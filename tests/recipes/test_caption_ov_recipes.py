@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from recipe_copy import copy_recipe
+from recipe_copy import TINY_SFT, copy_recipe
 
 from emorl.bin import train_grpo, train_sft
 from emorl.cli import get_parser, parse_args
@@ -29,18 +29,6 @@ PATH_SH = (
     f'export PATH="{Path(sys.executable).parent}:{ROOT / "utils"}:$PATH" PYTHONPATH="{ROOT}"\n'
     "export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1\n"
 )
-# A small SFT config so that a run takes seconds: the mini model kind, a tiny text model.
-TINY_SFT = """vocab_size: 400
-hidden_size: 32
-num_hidden_layers: 1
-num_attention_heads: 2
-intermediate_size: 64
-num_epochs: 1
-batch_size: 8
-eval_every: 100
-save_every: 100
-dev_max_new_tokens: 12
-"""
 # Two GRPO steps of 2 prompts x 2 completions with the recipe's rewards ({rewards}).
 TINY_GRPO = """rewards: {rewards}
 num_generations: 2

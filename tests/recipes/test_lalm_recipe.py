@@ -6,22 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from recipe_copy import copy_recipe
+from recipe_copy import TINY_SFT, copy_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "egs" / "mini_emo" / "emo1"
-# A small SFT config so that the test takes seconds: the recipe's model kind, a tiny text model.
-TINY_SFT = """vocab_size: 400
-hidden_size: 32
-num_hidden_layers: 1
-num_attention_heads: 2
-intermediate_size: 64
-num_epochs: 1
-batch_size: 8
-eval_every: 100
-save_every: 100
-dev_max_new_tokens: 12
-"""
 # Two GRPO steps of 2 prompts x 2 completions with the recipe's ESWR rewards.
 TINY_GRPO = """rewards: {eswr: {weight: 1.0}, format: 0.2}
 num_generations: 2

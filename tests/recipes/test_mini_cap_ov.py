@@ -7,22 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from recipe_copy import copy_recipe
+from recipe_copy import TINY_SFT, copy_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
-# The recipes' model kind at a size that trains in seconds; their GRPO rewards, two steps.
-TINY_SFT = {
-    "vocab_size": 400,
-    "hidden_size": 32,
-    "num_hidden_layers": 1,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "num_epochs": 1,
-    "batch_size": 8,
-    "eval_every": 100,
-    "save_every": 100,
-    "select_metric": "dev_loss",
-}
+# Their GRPO configs with the recipe's rewards, two steps of 2 prompts x 2 completions.
 TINY_GRPO = {
     "num_generations": 2,
     "prompts_per_step": 2,
@@ -35,7 +23,7 @@ TINY_GRPO = {
 def shrink_configs(recipe: Path) -> None:
     """Replace the recipe's SFT config by TINY_SFT and shrink its GRPO configs (same rewards)."""
     conf = recipe / "conf" / "lalm"
-    (conf / "sft_mini.yaml").write_text(yaml.safe_dump(TINY_SFT))
+    (conf / "sft_mini.yaml").write_text(TINY_SFT)
     for path in conf.glob("grpo_*.yaml"):
         config = yaml.safe_load(path.read_text())
         path.write_text(yaml.safe_dump({**config, **TINY_GRPO}))
