@@ -6,7 +6,9 @@ emorl.report.results), aggregates seeds (and folds), and writes the block betwee
 date, emorl git hash, python and torch versions; per kind of score file (SER, captioning, open
 vocabulary), a row per experiment and eval set (and fold) and a comparison across upstreams and
 methods; the paired differences of every adaptation experiment to its initial model and to the
-run without update, with a 95% interval over seeds (emorl.report.paired); with --compare, a
+run without update, and of every audio-LM GRPO experiment to its SFT model, with a 95% interval
+over seeds (emorl.report.paired); the reward of every audio-LM GRPO experiment over its first and
+last steps and its stability (emorl.report.grpo_logs); with --compare, a
 comparison across recipes; the score files of unknown kinds, listed.
 Training curves of every experiment go to --plot_dir as PNG. The block is also printed.
 
@@ -24,12 +26,15 @@ import sys
 from pathlib import Path
 
 from emorl import cli
+from emorl.report.grpo_logs import stability_section
 from emorl.report.paired import paired_section
 from emorl.report.results import (
     collect_runs,
+    grpo_experiments,
     plot_training_curves,
     results_block,
     summarize,
+    training_logs,
     unknown_runs,
     update_readme,
 )
@@ -68,10 +73,11 @@ def main(argv=None) -> None:
             if not (recipe / "exp").is_dir():
                 parser.error(f"--compare {recipe}: has no exp/ dir")
             compare_rows += summarize(collect_runs(recipe / "exp"), recipe_name(recipe))
+    logs = training_logs(args.exp_dir)
     plots = []
     if args.plots:
         base = args.readme.parent if args.readme else Path(".")
-        for png in plot_training_curves(args.exp_dir, args.plot_dir or args.exp_dir / "plots"):
+        for png in plot_training_curves(logs, args.plot_dir or args.exp_dir / "plots"):
             plots.append(os.path.relpath(png, base))
     command = "python -m emorl.bin.report " + " ".join(sys.argv[1:] if argv is None else argv)
     block = results_block(
@@ -80,7 +86,10 @@ def main(argv=None) -> None:
         compare_rows,
         plots,
         unknown=unknown_runs(runs),
-        sections=[paired_section(runs, args.exp_dir)],
+        sections=[
+            paired_section(runs, args.exp_dir),
+            stability_section(grpo_experiments(logs)),
+        ],
         readme=args.readme,
     )
     print(block, end="")

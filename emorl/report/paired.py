@@ -1,11 +1,13 @@
-"""Paired differences of stage-4 adaptation runs, with a 95% interval over seeds.
+"""Paired differences of runs that start from another model, with a 95% interval over seeds.
 
-An adaptation run (``adapt_<config>/seed<S>``) is paired with the model it started from (its
+A stage-4 adaptation run (``adapt_<config>/seed<S>``) is paired with the model it started from (its
 ``config.yaml``'s ``init_model``: the source-only or few-label model of the same seed), and with the
 run of the same initial model that makes no update (``epochs: 0``, the ``target_norm`` config), on
-the same eval set. Per adaptation experiment and eval set, the mean of the paired differences and
-its 95% interval (Student's t over the pairs: seeds, times folds for fold experiments) say whether
-a gain is larger than what the seed changes: an interval that contains 0 is within noise.
+the same eval set. An audio-LM GRPO run (``lalm_<model>_<sft>_<grpo>/seed<S>``, emotion task) is
+paired with the SFT model it started from (``init_model``: that run's ``model`` dir). Per
+experiment and eval set, the mean of the paired differences and its 95% interval (Student's t over
+the pairs: seeds, times folds for fold experiments) say whether a gain is larger than what the seed
+changes: an interval that contains 0 is within noise.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from emorl.report.results import Run, markdown_table
 
 #: The SER metrics compared (scores.json keys; fractions, shown in percentage points).
 PAIRED_METRICS = (("ua", "UA"), ("wa", "WA"))
+#: Experiment methods whose runs may start from another model: stage-4 adaptation (every run has an
+#: ``init_model``) and audio-LM runs (GRPO runs have one, SFT runs do not).
+PAIRED_METHODS = ("adapt", "lalm")
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def paired_interval(differences: Sequence[float], confidence: float = 0.95) -> I
 
 @dataclass
 class PairedRow:
-    """One adaptation experiment on one eval set: its differences per metric."""
+    """One adaptation or GRPO experiment on one eval set: its differences per metric."""
 
     upstream: str
     config: str
@@ -76,23 +81,29 @@ def _run_config(run: Run) -> dict | None:
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: not valid yaml ({e})") from None
     if not isinstance(config, dict) or "init_model" not in config:
+        if run.method == "lalm":
+            return None  # an SFT run: it starts from no trained model
         raise ValueError(f"{path}: no init_model; not an adaptation run's config")
     return config
 
 
-def _find(index: dict[tuple, Run], parts: tuple[str, ...], eval_set: str) -> Run | None:
-    """The run whose dir (relative to the exp dir) is the longest tail of ``parts``."""
-    for k in range(len(parts), 0, -1):
-        run = index.get((parts[-k:], eval_set))
-        if run is not None:
-            return run
+def _find(index: dict[tuple, Run], init_model: str, eval_set: str) -> Run | None:
+    """The run whose dir (relative to the exp dir) is the longest tail of ``init_model`` or of its
+    parent (an audio-LM's ``init_model`` is the ``model`` dir inside its run dir)."""
+    path = Path(init_model)
+    for parts in (path.parts, path.parent.parts):
+        for k in range(len(parts), 0, -1):
+            run = index.get((parts[-k:], eval_set))
+            if run is not None:
+                return run
     return None
 
 
 def paired_rows(
     runs: Sequence[Run], exp_dir: str | os.PathLike, confidence: float = 0.95
 ) -> list[PairedRow]:
-    """Paired differences of every ``adapt`` experiment's SER runs (see the module docstring).
+    """Paired differences of every ``adapt`` experiment's SER runs and every audio-LM GRPO
+    experiment's emotion runs (see the module docstring).
 
     ``init_model`` paths are matched to runs under ``exp_dir`` by their tail, so the report finds
     them whatever directory the recipe ran from. Runs without a ``config.yaml``, or whose initial
@@ -101,23 +112,23 @@ def paired_rows(
     exp_dir = Path(exp_dir)
     ser = [r for r in runs if r.kind == "ser"]
     index = {(r.run_dir.relative_to(exp_dir).parts, r.eval_set): r for r in ser}
-    configs = {r.run_dir: _run_config(r) for r in ser if r.method == "adapt"}
+    configs = {r.run_dir: _run_config(r) for r in ser if r.method in PAIRED_METHODS}
     no_update = {}  # (init model run dir, eval set) -> the run without update
     for r in ser:
         config = configs.get(r.run_dir)
         if config is not None and config.get("epochs") == 0:
-            init = _find(index, Path(config["init_model"]).parts, r.eval_set)
+            init = _find(index, config["init_model"], r.eval_set)
             if init is not None:
                 no_update[(init.run_dir, r.eval_set)] = r
     groups: dict[tuple, dict[str, list[float]]] = {}
     for r in ser:
         config = configs.get(r.run_dir)
-        if r.method != "adapt":
+        if r.method not in PAIRED_METHODS or (config is None and r.method == "lalm"):
             continue
         if config is None:
             logging.warning("%s: no config.yaml; left out of the paired differences", r.run_dir)
             continue
-        init = _find(index, Path(config["init_model"]).parts, r.eval_set)
+        init = _find(index, config["init_model"], r.eval_set)
         if init is None:
             logging.warning(
                 "%s: its init_model %s has no score on %s; left out of the paired differences",
@@ -148,8 +159,8 @@ def paired_rows(
 
 
 def paired_table(rows: Sequence[PairedRow]) -> str:
-    """The markdown table of :func:`paired_rows`: a row per adaptation experiment and eval set."""
-    header = ["upstream", "adaptation", "eval set", "pairs"]
+    """The markdown table of :func:`paired_rows`: a row per experiment and eval set."""
+    header = ["upstream", "adaptation or GRPO", "eval set", "pairs"]
     for _, name in PAIRED_METRICS:
         header += [f"Δ{name} vs initial model", f"Δ{name} vs no update"]
     body = []
@@ -163,17 +174,18 @@ def paired_table(rows: Sequence[PairedRow]) -> str:
 
 
 def paired_section(runs: Sequence[Run], exp_dir: str | os.PathLike) -> str:
-    """The RESULTS block's section of paired differences ("" when there is no adaptation run)."""
+    """The RESULTS block's section of paired differences ("" when no run starts from another)."""
     rows = paired_rows(runs, exp_dir)
     if not rows:
         return ""
     return "\n".join(
         [
-            "### Adaptation: paired differences over seeds",
+            "### Adaptation and GRPO: paired differences over seeds",
             "",
-            "Per adaptation experiment and eval set, the mean difference to its initial model (the "
-            "source-only or few-label model of the same seed) and to the run of the same initial "
-            "model without update (`epochs: 0`, target_norm), in percentage points, with the 95% "
+            "Per adaptation or audio-LM GRPO experiment and eval set, the mean difference to its "
+            "initial model (the source-only or few-label model, or the SFT model, of the same "
+            "seed) and, for adaptation, to the run of the same initial model without update "
+            "(`epochs: 0`, target_norm), in percentage points, with the 95% "
             "paired-t interval over the pairs (seeds; seeds x folds for fold experiments). An "
             "interval containing 0 is within the seed noise.",
             "",

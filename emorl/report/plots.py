@@ -99,6 +99,15 @@ def _plot_panels(
     _save(fig, path)
 
 
+#: Columns that only an audio-LM GRPO log has.
+GRPO_LOG_COLUMNS = frozenset({"format_valid", "kl"})
+
+
+def is_grpo_log(path: str | os.PathLike) -> bool:
+    """Whether a ``train_log.csv`` is an audio-LM GRPO log."""
+    return GRPO_LOG_COLUMNS <= set(read_curve(path))
+
+
 #: The columns of an audio-LM GRPO log compared across experiments: the reward, and the signs of
 #: reward hacking or collapse (longer answers, fewer distinct bigrams, drift from the reference).
 GRPO_COLUMNS = ("reward", "answer_words", "distinct2", "completion_length", "kl", "format_valid")

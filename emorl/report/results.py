@@ -36,7 +36,7 @@ from pathlib import Path
 
 from emorl.atomic import atomic_write
 from emorl.metrics.ser import aggregate
-from emorl.report.plots import plot_curves, plot_grpo_comparison, read_curve
+from emorl.report.plots import is_grpo_log, plot_curves, plot_grpo_comparison
 from emorl.version import git_commit
 
 START, END = "<!-- RESULTS START -->", "<!-- RESULTS END -->"
@@ -470,29 +470,42 @@ def results_block(
     return "\n".join(parts) + "\n"
 
 
-def plot_training_curves(exp_dir: str | os.PathLike, plot_dir: str | os.PathLike) -> list[Path]:
-    """One PNG per experiment with a ``train_log.csv`` (its seeds overlaid), and
-    ``grpo_comparison.png`` when several experiments are audio-LM GRPO runs (their logs have
-    ``format_valid`` and ``kl``: the curves of :data:`emorl.report.plots.GRPO_COLUMNS`, one line
-    per experiment); returns the PNGs."""
-    exp_dir, plot_dir = Path(exp_dir), Path(plot_dir)
-    experiments: dict[Path, dict[str, Path]] = {}
+def training_logs(exp_dir: str | os.PathLike) -> dict[str, dict[str, Path]]:
+    """Every experiment's training logs: ``experiment name -> {"seed S" (or the dir name): its
+    train_log.csv}``; the name joins the experiment dir's path under ``exp_dir`` with ``_``."""
+    exp_dir = Path(exp_dir)
+    experiments: dict[str, dict[str, Path]] = {}
     for path in sorted(exp_dir.rglob("train_log.csv")):
         run_dir = path.parent
         match = _SEED.match(run_dir.name)
         exp = run_dir.parent if match else run_dir
-        experiments.setdefault(exp, {})[f"seed {match.group(1)}" if match else exp.name] = path
-    written = []
-    for exp, curves in sorted(experiments.items()):
         name = "_".join(exp.relative_to(exp_dir).parts)
+        experiments.setdefault(name, {})[f"seed {match.group(1)}" if match else exp.name] = path
+    return dict(sorted(experiments.items()))
+
+
+def grpo_experiments(logs: dict[str, dict[str, Path]]) -> dict[str, list[Path]]:
+    """The experiments of :func:`training_logs` that are audio-LM GRPO runs, with their logs."""
+    return {
+        name: list(curves.values())
+        for name, curves in logs.items()
+        if is_grpo_log(next(iter(curves.values())))
+    }
+
+
+def plot_training_curves(
+    logs: dict[str, dict[str, Path]], plot_dir: str | os.PathLike
+) -> list[Path]:
+    """One PNG per experiment of :func:`training_logs` (its seeds overlaid), and
+    ``grpo_comparison.png`` when several experiments are audio-LM GRPO runs (the curves of
+    :data:`emorl.report.plots.GRPO_COLUMNS`, one line per experiment); returns the PNGs."""
+    plot_dir = Path(plot_dir)
+    written = []
+    for name, curves in logs.items():
         png = plot_dir / f"{name}.png"
         if plot_curves(curves, png, title=name):
             written.append(png)
-    grpo = {
-        "_".join(exp.relative_to(exp_dir).parts): list(curves.values())
-        for exp, curves in sorted(experiments.items())
-        if {"format_valid", "kl"} <= set(read_curve(next(iter(curves.values()))))
-    }
+    grpo = grpo_experiments(logs)
     png = plot_dir / "grpo_comparison.png"
     if len(grpo) > 1 and plot_grpo_comparison(grpo, png, title="GRPO runs"):
         written.append(png)

@@ -90,5 +90,30 @@ def test_report_block_has_the_paired_section(tmp_path, capsys):
     assert paired_section([r for r in runs if r.method == "ser"], exp) == ""
     report.main(["--exp_dir", str(exp), "--plots", "false"])
     out = capsys.readouterr().out
-    assert "### Adaptation: paired differences over seeds" in out
+    assert "### Adaptation and GRPO: paired differences over seeds" in out
     assert "+7.0 [+4.5, +9.5]" in out
+
+
+def test_audio_lm_grpo_runs_pair_with_their_sft_model(tmp_path):
+    """GRPO UA +.04/+.02/-.01 over the SFT model of its seed; the SFT runs (config.yaml without
+    init_model) and a GRPO run whose SFT model has no score are not rows."""
+    exp = tmp_path / "exp"
+    for seed, ua, delta in ((1, 0.60, 0.04), (2, 0.70, 0.02), (3, 0.58, -0.01)):
+        sft = exp / "lalm_mini_sft_esr" / f"seed{seed}"
+        write_scores(sft / "decode_src_test", ua, ua, 0, 0)
+        (sft / "config.yaml").write_text(yaml.safe_dump({"lr": 0.002}))
+        grpo = exp / "lalm_mini_sft_esr_grpo_eswr" / f"seed{seed}"
+        write_scores(grpo / "decode_src_test", ua + delta, ua, 0, 0)
+        init = f"exp/lalm_mini_sft_esr/seed{seed}/model"
+        (grpo / "config.yaml").write_text(yaml.safe_dump({"init_model": init}))
+    orphan = exp / "lalm_mini_sft_think_grpo_acc" / "seed1"
+    write_scores(orphan / "decode_src_test", 0.9, 0.9, 0, 0)
+    (orphan / "config.yaml").write_text(yaml.safe_dump({"init_model": "exp/nowhere/seed1/model"}))
+    rows = paired_rows(collect_runs(exp), exp)
+    assert [(r.upstream, r.config, r.eval_set) for r in rows] == [
+        ("-", "mini_sft_esr_grpo_eswr", "src_test")
+    ]
+    ua = rows[0].to_init["ua"]
+    assert (ua.n, ua.mean) == (3, pytest.approx(0.05 / 3))
+    assert ua.low < 0 < ua.high and rows[0].to_no_update == {}
+    assert rows[0].to_init["wa"].mean == pytest.approx(0.0)

@@ -13,7 +13,7 @@ from emorl.report.plots import (
     read_curve,
     seed_mean,
 )
-from emorl.report.results import plot_training_curves
+from emorl.report.results import plot_training_curves, training_logs
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -37,7 +37,7 @@ def test_curves_plot_every_numeric_column_against_epoch_or_step(tmp_path):
 
 def test_one_plot_per_experiment_with_rows(exp_dir, tmp_path):
     write_curve(exp_dir / "fbank" / "adapt_fresh" / "seed1", "step,loss", [])  # nothing logged yet
-    pngs = plot_training_curves(exp_dir, tmp_path / "plots")
+    pngs = plot_training_curves(training_logs(exp_dir), tmp_path / "plots")
     assert [p.name for p in pngs] == [
         "fbank_adapt_bgrpo.png",
         "fbank_ser_ser.png",
@@ -57,7 +57,7 @@ def test_grpo_runs_are_compared_in_one_figure_averaged_over_seeds(tmp_path):
     mean = seed_mean([tmp_path / "lalm_ew" / f"seed{s}" / "train_log.csv" for s in (1, 2)])
     assert mean["step"].tolist() == [1, 2]  # the steps both seeds logged
     assert mean["reward"].tolist() == pytest.approx([0.3, 0.5]) and mean["answer_words"][1] == 4
-    pngs = plot_training_curves(tmp_path, tmp_path / "plots")
+    pngs = plot_training_curves(training_logs(tmp_path), tmp_path / "plots")
     assert [p.name for p in pngs] == [
         "lalm_ew.png", "lalm_ew_p1.png", "ser.png", "grpo_comparison.png"
     ]  # fmt: skip
@@ -70,4 +70,5 @@ def test_grpo_runs_are_compared_in_one_figure_averaged_over_seeds(tmp_path):
 
 def test_a_single_grpo_experiment_gets_no_comparison_figure(tmp_path):
     write_curve(tmp_path / "lalm_ew" / "seed1", "step,reward,kl,format_valid", ["1,0.2,0,1"])
-    assert [p.name for p in plot_training_curves(tmp_path, tmp_path / "plots")] == ["lalm_ew.png"]
+    pngs = plot_training_curves(training_logs(tmp_path), tmp_path / "plots")
+    assert [p.name for p in pngs] == ["lalm_ew.png"]
