@@ -6,9 +6,10 @@ Experiments are found by their layout under an ``exp`` dir (stages 3 to 7 write 
     exp/<upstream>/<method>_<config>/seed<S>/train_log.csv
 
 The seed level is optional (``.../<method>_<config>/decode_<set>`` counts as one run), and so is the
-upstream level (``exp/<method>_<config>/...``, shown as ``-``). ``method`` is the experiment dir's
-name up to its first underscore (``ser``, ``adapt``), ``config`` the rest. Seeds aggregate as
-mean ± sample standard deviation.
+upstream level (``exp/<method>_<config>/...``, e.g. an audio-LM with its own audio encoder: its
+upstream is shown as ``-``, and its comparison column is headed "own encoder"). ``method`` is the
+experiment dir's name up to its first underscore (``ser``, ``adapt``), ``config`` the rest. Seeds
+aggregate as mean ± sample standard deviation.
 
 A score file's ``"task"`` key gives its kind (``ser`` when absent; ``cap``, ``ov``): each kind has
 its own tables and columns (:data:`SCORE_KINDS`). A file of a kind not in that table is listed in
@@ -389,6 +390,8 @@ def comparison_table(rows: Sequence[Row], column: str = "upstream") -> str:
             r = keyed[key].get(c)
             cells.append("-" if r is None else " / ".join(_mean(r, m) for m in (first, second)))
         body.append(list(key) + cells)
+    if column == "upstream":
+        columns = ["own encoder" if c == "-" else c for c in columns]
     return markdown_table(key_names + columns, body)
 
 

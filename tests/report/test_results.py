@@ -238,3 +238,14 @@ def test_bad_score_files_stop_naming_the_file(tmp_path):
     write_task_scores(decode, "ov", **{k: v for k, v in OV.items() if k != "ew_p"})
     with pytest.raises(ValueError, match=r"decode_test/scores.json: no 'ew_p' in a 'ov' score"):
         summarize(collect_runs(tmp_path))
+
+
+def test_an_audio_lm_without_upstream_dir_has_the_own_encoder_column(tmp_path):
+    write_scores(tmp_path / "fbank" / "ser_ser" / "seed1" / "decode_test", 0.5, 0.6, 0.4, 0.5)
+    write_scores(tmp_path / "lalm_mini_sft_esr" / "seed1" / "decode_test", 0.7, 0.6, 0.65, 0.6)
+    table = comparison_table(summarize(collect_runs(tmp_path))).splitlines()
+    assert table[0] == "| method | config | eval set | own encoder | fbank |"
+    assert table[2:] == [
+        "| lalm | mini_sft_esr | test | 70.0 / 65.0 | - |",
+        "| ser | ser | test | - | 50.0 / 40.0 |",
+    ]
