@@ -104,8 +104,11 @@ GRPO_LOG_COLUMNS = frozenset({"format_valid", "kl"})
 
 
 def is_grpo_log(path: str | os.PathLike) -> bool:
-    """Whether a ``train_log.csv`` is an audio-LM GRPO log."""
-    return GRPO_LOG_COLUMNS <= set(read_curve(path))
+    """Whether a ``train_log.csv`` is an audio-LM GRPO log (by its header: a column may be empty,
+    e.g. ``kl`` without a reference model)."""
+    with open(path, newline="") as f:
+        header = next(csv.reader(f), [])
+    return GRPO_LOG_COLUMNS <= set(header)
 
 
 #: The columns of an audio-LM GRPO log compared across experiments: the reward, and the signs of

@@ -11,8 +11,8 @@ from emorl.report.grpo_logs import stability_row, stability_section, window
 HEADER = "step,reward,kl,format_valid,accuracy"
 
 
-def log(run_dir, rewards, accuracies):
-    rows = [f"{i + 1},{r},0.01,1,{a}" for i, (r, a) in enumerate(zip(rewards, accuracies))]
+def log(run_dir, rewards, accuracies, kl="0.01"):
+    rows = [f"{i + 1},{r},{kl},1,{a}" for i, (r, a) in enumerate(zip(rewards, accuracies))]
     write_curve(run_dir, HEADER, rows)
     return run_dir / "train_log.csv"
 
@@ -45,7 +45,8 @@ def test_one_seed_shows_plain_numbers_and_a_log_without_accuracy_shows_dashes(tm
 def test_the_report_has_the_section_for_grpo_runs_only(tmp_path, capsys):
     exp = tmp_path / "exp"
     log(exp / "lalm_mini_sft_esr_grpo_acc" / "seed1", [0, 1] * 10, [0, 1] * 10)
-    log(exp / "lalm_mini_sft_esr_grpo_eswr" / "seed1", [0.5] * 20, [0.5] * 20)
+    # beta 0: no reference model, an empty kl column
+    log(exp / "lalm_mini_sft_esr_grpo_eswr" / "seed1", [0.5] * 20, [0.5] * 20, kl="")
     write_curve(exp / "lalm_mini_sft_esr" / "seed1", "step,loss,dev_accuracy", ["1,2.0,0.5"])
     report.main(["--exp_dir", str(exp), "--plots", "false"])
     out = capsys.readouterr().out
