@@ -80,6 +80,41 @@ def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
 
 
 @pytest.mark.slow
+def test_emorl_grid_runs_every_grpo_config_on_every_format_and_reports_them(tmp_path):
+    """--emorl_grid true: the main comparison (esr), then each grid config on each grid format;
+    stage 8 pairs every GRPO run with its SFT model and tabulates the end of its reward."""
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
+    lalm = recipe / "conf" / "lalm"
+    (lalm / "sft_tiny.yaml").write_text(TINY_SFT)
+    (lalm / "grpo_tiny.yaml").write_text(TINY_GRPO)
+    (lalm / "grpo_tiny_acc.yaml").write_text(
+        TINY_GRPO.replace("eswr: {weight: 1.0}", "accuracy: 1.0")
+    )
+    grid = run(
+        recipe, "--skip_adapt", "true", "--sft_config", "conf/lalm/sft_tiny.yaml",
+        "--grpo_main", "conf/lalm/grpo_tiny.yaml", "--emorl_grid", "true",
+        "--grpo_grid", "conf/lalm/grpo_tiny_acc.yaml conf/lalm/grpo_tiny.yaml",
+        "--grid_formats", "answer esr",
+    )  # fmt: skip
+    assert grid.returncode == 0, grid.stdout[-3000:] + grid.stderr[-3000:]
+    exps = sorted(p.name for p in (recipe / "exp").glob("lalm_*"))
+    grpo = ("", "_grpo_tiny", "_grpo_tiny_acc")
+    assert exps == [f"lalm_mini_sft_tiny_{f}{g}" for f in ("answer", "esr") for g in grpo]
+    acc = recipe / "exp" / "lalm_mini_sft_tiny_answer_grpo_tiny_acc" / "seed1" / "train_log.csv"
+    assert "reward_accuracy" in acc.read_text().splitlines()[0]
+    main = "exp/lalm_mini_sft_tiny_esr_grpo_tiny/seed1"
+    assert f"skip {main}: done" in grid.stderr  # the main comparison is not redone
+    block = (recipe / "README.md").read_text().split("<!-- RESULTS START -->")[1]
+    paired = block.split("paired differences over seeds")[1].split("###")[0]
+    stability = block.split("### GRPO training")[1].split("###")[0]
+    for exp in exps:
+        if "grpo" in exp:
+            assert f"| - | {exp.removeprefix('lalm_')} | src_test | 1 |" in paired
+            assert f"| {exp} | 1 | 2 | 2 |" in stability
+        assert f"| lalm | {exp.removeprefix('lalm_')} | src_test | 1 |" in block
+
+
+@pytest.mark.slow
 def test_ngpu_2_starts_sft_and_grpo_as_two_processes(tmp_path):
     """--ngpu 2 on a machine without GPUs: torchrun starts 2 CPU processes (gloo) per training."""
     recipe = copy_recipe(RECIPE, tmp_path / "emo1")
