@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from sft_fixtures import make_data_dir, tiny_config
 
+from emorl.bin import decode_lalm
 from emorl.bin import score as ser_score
 from emorl.lalm.data import LalmDataset, read_model_task
 from emorl.lalm.decode import decode_job, parse
@@ -60,6 +62,22 @@ def test_decode_in_jobs_writes_a_scoreable_decode_dir(model_dir, tmp_path):
     assert json.loads((decode / "scores.json").read_text())["num_unparsable"] >= 0
     # The classifier scorer reads the same dir (the report and B-GRPO's teacher do too).
     assert ser_score.score_decode_dir(data, decode)["ua"] == scores["ua"]
+
+
+def test_the_decode_command_runs_a_job_on_its_threads(model_dir, tmp_path, monkeypatch):
+    """A job uses --num_threads torch threads (1 by default: nj jobs share the cores)."""
+    data = make_data_dir(tmp_path, "test", 4, seed=51)
+    threads = []
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
+    out = tmp_path / "decode"
+    for job in (1, 2):
+        decode_lalm.main(["--model_dir", str(model_dir), "--data_dir", str(data), "--out_dir",
+                          str(out), "--nj", "2", "--job", str(job), "--max_new_tokens", "4"]
+                         + (["--num_threads", "3"] if job == 2 else []))  # fmt: skip
+    decode_lalm.main(["--model_dir", str(model_dir), "--data_dir", str(data), "--out_dir",
+                      str(out), "--nj", "2", "--merge", "true"])  # fmt: skip
+    assert threads == [1, 3]
+    assert len(read_decoded(out)) == 4
 
 
 def test_unparsable_answers_count_as_wrong(tmp_path):

@@ -10,8 +10,6 @@
 #   ./run.sh --labeled_fraction 0.1   few labels in domain: stage 3 also trains on 10% of src_train,
 #                                     stage 4 adapts that model on the rest (labels left out); the
 #                                     conf/adapt/*_noren.yaml configs adapt without renormalising
-#   ./run.sh --lalm_model mini_smollm2 --seeds 1 --stage 5   the audio-LM with a pretrained text
-#                                     model (SmolLM2-135M-Instruct), its reduced budget
 #   ./run.sh --emorl_grid true        EMO-RL's whole comparison after the main one: SFT, GRPO with
 #                                     the accuracy reward and GRPO with ESWR (--grpo_grid), for each
 #                                     of the answer, think and esr output formats (--grid_formats)
@@ -22,7 +20,7 @@ set -euo pipefail
 size=default          # mini corpus size: tiny, ci or default
 target_shift=channel  # target domain shifts: channel, intensity, prior, comma-separated, or none
 # Audio-LM (stages 5-7)
-lalm_model=mini       # mini (from scratch) or mini_smollm2 (SmolLM2-135M-Instruct text model)
+lalm_model=mini       # mini (text model from scratch); lalm.sh --lalm_model lists the others
 sft_config=           # default: conf/lalm/sft_<lalm_model>.yaml
 grpo_main=conf/lalm/grpo_eswr.yaml  # EMO-RL's main comparison: SFT against this GRPO, format esr
 emorl_grid=false      # true: also the EMO-RL grid, every --grpo_grid config on every format
