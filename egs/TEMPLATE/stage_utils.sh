@@ -54,3 +54,28 @@ run_unit() {  # [deps="FILE|DIR..."] run_unit DIR COMMAND...: run COMMAND unless
 train_launcher() {  # how a training module is started for --ngpu: "torchrun ... -m" above 1 GPU
     if [ "${ngpu}" -gt 1 ]; then echo "torchrun --standalone --nproc_per_node ${ngpu} -m"; else echo "${python} -m"; fi
 }
+
+# Units at once: "start_job N COMMAND..." runs COMMAND in the background, waiting for the oldest
+# running one first while N are running (N <= 1: COMMAND runs now, in the foreground); wait_jobs
+# waits for them all and stops the script when one failed. Each background job gets its share of
+# the cores as OMP_NUM_THREADS (unless set): N jobs of all the cores' threads would fight for them.
+job_pids=()
+start_job() {
+    local max=$1; shift
+    if [ "${max}" -le 1 ]; then "$@"; return; fi
+    if [ "${#job_pids[@]}" -ge "${max}" ]; then
+        wait "${job_pids[0]}" || { log "Error: a parallel job failed (see its log)"; exit 1; }
+        job_pids=("${job_pids[@]:1}")
+    fi
+    local cores
+    cores=$(getconf _NPROCESSORS_ONLN)
+    OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(( cores > max ? cores / max : 1 ))} "$@" &
+    job_pids+=($!)
+}
+
+wait_jobs() {
+    local pid failed=0
+    for pid in "${job_pids[@]}"; do wait "${pid}" || failed=1; done
+    job_pids=()
+    [ "${failed}" = 0 ] || { log "Error: a parallel job failed (see its log)"; exit 1; }
+}

@@ -31,6 +31,7 @@ force=false          # redo units even when their .done marker matches (never re
 nj=2                 # parallel decoding jobs
 ngpu=0               # GPUs per training job (>1: torchrun data parallel, one process per GPU)
 seeds="1"            # one model per seed; results are reported as mean +- std
+seed_jobs=1          # seeds trained at once in stages 3-4, each on its share of the CPU cores
 python=python3
 expdir=exp
 
@@ -115,13 +116,14 @@ if run_stage 3; then
     for seed in ${seeds}; do
         exp=$(sft_exp_of "${seed}")
         deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets data/${train_set}/wav.scp data/${dev_set}/wav.scp" \
-        run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
+        start_job "${seed_jobs}" run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
             $(train_launcher) emorl.bin.train_sft --config ${sft_config} ${model_opts} \
                 --model ${lalm_model} ${path_opt} \
                 --train_data data/${train_set} --train_targets ${targets_dir}/${train_set}/targets \
                 --dev_data data/${dev_set} --dev_targets ${targets_dir}/${dev_set}/targets \
                 --exp_dir ${exp} --seed ${seed} --resume ${resume}"
     done
+    wait_jobs
 fi
 
 if run_stage 4 "${skip_grpo}" && [ -n "${grpo_configs}" ]; then
@@ -132,11 +134,12 @@ if run_stage 4 "${skip_grpo}" && [ -n "${grpo_configs}" ]; then
             exp=$(grpo_exp_of "${grpo_config}" "${seed}")
             [ -f "${init}/model/task.json" ] || { log "Error: ${init}/model missing; run stage 3 first"; exit 1; }
             deps="$(find "${init}/model" -type f | sort) data/${train_set}/wav.scp data/${train_set}/utt2emo data/${train_set}/utt2caption data/${train_set}/utt2ovlabels" \
-            run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
+            start_job "${seed_jobs}" run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
                 $(train_launcher) emorl.bin.train_grpo --config ${grpo_config} --init_model ${init}/model \
                     --train_data data/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume}"
         done
     done
+    wait_jobs
 fi
 
 model_exps() {  # the trained models to decode: the SFT and GRPO models of every seed

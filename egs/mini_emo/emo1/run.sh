@@ -22,6 +22,7 @@ target_shift=channel  # target domain shifts: channel, intensity, prior, comma-s
 # Audio-LM (stages 5-7)
 lalm_model=mini       # mini (text model from scratch); lalm.sh --lalm_model lists the others
 sft_config=           # default: conf/lalm/sft_<lalm_model>.yaml
+seed_jobs=3           # seeds trained at once (SFT, GRPO): all three, one CPU thread each on 2 cores
 grpo_main=conf/lalm/grpo_eswr.yaml  # EMO-RL's main comparison: SFT against this GRPO, format esr
 emorl_grid=false      # true: also the EMO-RL grid, every --grpo_grid config on every format
 grpo_grid="conf/lalm/grpo_acc.yaml conf/lalm/grpo_eswr.yaml"
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
         --target_shift) target_shift=$2; shift 2 ;;
         --lalm_model) lalm_model=$2; shift 2 ;;
         --sft_config) sft_config=$2; shift 2 ;;
+        --seed_jobs) seed_jobs=$2; shift 2 ;;
         --grpo_main) grpo_main=$2; shift 2 ;;
         --emorl_grid) emorl_grid=$2; shift 2 ;;
         --grpo_grid) grpo_grid=$2; shift 2 ;;
@@ -65,6 +67,7 @@ emo() {
         "${shift_opts[@]}" "$@" "${args[@]}"
 }
 lalm="--lalm_model ${lalm_model} --sft_config ${sft_config:-conf/lalm/sft_${lalm_model}.yaml}"
+lalm+=" --seed_jobs ${seed_jobs}"
 emo --lalm_opts "${lalm} --lalm_format esr --grpo_configs ${grpo_main}"
 if [ "${emorl_grid}" = true ]; then
     # Every unit already done (stages 1-4, the main comparison) is skipped; stage 8 reports all.
