@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 from recipe_copy import TINY_SFT, copy_recipe
 
+from emorl.bin import train_grpo
+from emorl.cli import get_parser, parse_args
+from emorl.rl.grpo_trainer import with_format_option
+from emorl.rl.rewards import parse_reward_spec
+
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "egs" / "mini_emo" / "emo1"
 # Two GRPO steps of 2 prompts x 2 completions with the recipe's ESWR rewards.
@@ -148,3 +153,23 @@ def test_lalm_sh_names_a_bad_task_and_missing_sets(tmp_path):
     assert no_labels.returncode == 1 and "--task emo needs --label_set" in no_labels.stderr
     no_sets = lalm("--task", "cap", "--train_set", "src_train")
     assert no_sets.returncode == 1 and "--dev_set is required" in no_sets.stderr
+
+
+@pytest.mark.parametrize(
+    "conf",
+    sorted((RECIPE / "conf" / "lalm").rglob("grpo_*.yaml"))
+    + sorted((RECIPE / "conf" / "lalm" / "search").glob("*.yaml")),
+    ids=lambda p: str(p.relative_to(RECIPE)),
+)
+def test_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
+    """Every GRPO config of the recipe (run.sh's and the src_dev search's) parses as options of
+    emorl.bin.train_grpo, with rewards of the registry; run.sh names the main and grid ones."""
+    parser = get_parser(train_grpo.__doc__)
+    train_grpo.add_arguments(parser)
+    args = parse_args(parser, ["--config", str(conf), "--init_model", "m", "--train_data", "d",
+                               "--exp_dir", "e"])  # fmt: skip
+    spec = parse_reward_spec(with_format_option(args.rewards, "esr"))
+    assert {"format"} < set(spec) <= {"format", "eswr", "accuracy"}
+    assert args.num_generations * args.prompts_per_step >= 16 and not args.lora
+    if conf.parent.name == "lalm":
+        assert f"conf/lalm/{conf.name}" in (RECIPE / "run.sh").read_text()
