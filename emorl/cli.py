@@ -117,6 +117,22 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def add_num_threads(parser: argparse.ArgumentParser) -> None:
+    """``--num_threads``: torch CPU threads per job. 1 by default: a recipe's ``nj`` jobs share
+    the machine's cores, and jobs of several threads each fight over them."""
+    parser.add_argument(
+        "--num_threads", type=int, default=1, help="torch CPU threads per job (0: torch's default)"
+    )
+
+
+def set_num_threads(num_threads: int) -> None:
+    """Apply ``--num_threads`` (0 leaves torch's default)."""
+    if num_threads > 0:
+        import torch
+
+        torch.set_num_threads(num_threads)
+
+
 def _plain(value):
     if isinstance(value, Path):
         return str(value)

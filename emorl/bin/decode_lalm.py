@@ -36,25 +36,19 @@ def main(argv=None) -> None:
     parser.add_argument("--batch_size", type=int, default=16, help="utterances per batch")
     parser.add_argument("--max_new_tokens", type=int, default=128, help="completion length limit")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    parser.add_argument(
-        "--num_threads", type=int, default=1, help="torch CPU threads per job (0: torch's default)"
-    )
+    cli.add_num_threads(parser)
     args = cli.parse_args(parser, argv)
     cli.setup_logging()
     task = read_model_task(args.model_dir)
     if args.merge:  # torch-free: the model is neither imported nor loaded
         merge_decode_dir(args.data_dir, args.out_dir, task, args.nj)
         return
-    import torch
-
     from emorl.lalm.decode import decode_job
     from emorl.train import select_device
 
-    if args.num_threads > 0:
-        # nj jobs share the machine's cores: one thread each by default, as stage 2's jobs. Two
-        # jobs of two threads on two cores (OpenMP threads spinning while they wait for a core)
-        # decoded the same utterances 8 times slower in one measured run.
-        torch.set_num_threads(args.num_threads)
+    # Two jobs of two threads on two cores (OpenMP threads spinning while they wait for a core)
+    # decoded the same utterances 8 times slower than one thread each in one measured run.
+    cli.set_num_threads(args.num_threads)
 
     if args.nj == 1:  # one job: decode and write the decode dir in one go
         decode_job(

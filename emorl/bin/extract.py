@@ -20,8 +20,6 @@ import logging
 import sys
 from pathlib import Path
 
-import torch
-
 from emorl import cli
 from emorl.data.datadir import DataDir
 from emorl.train import select_device
@@ -65,9 +63,7 @@ def get_parser():
     parser.add_argument(
         "--device", default="auto", help="auto (cuda if available), cpu, cuda, cuda:1, ..."
     )
-    parser.add_argument(
-        "--num_threads", type=int, default=1, help="torch CPU threads per job (0: torch's default)"
-    )
+    cli.add_num_threads(parser)
     parser.add_argument(
         "--chunk_size", type=int, default=64, help="utterances read and length-sorted at a time"
     )
@@ -93,8 +89,7 @@ def main(argv=None) -> None:
     if args.data_dir is None or args.out_dir is None:
         parser.error("--data_dir and --out_dir are required")
     cli.setup_logging()
-    if args.num_threads > 0:
-        torch.set_num_threads(args.num_threads)
+    cli.set_num_threads(args.num_threads)
     device = str(select_device(args.device))
     upstream_opts = {
         o.name: getattr(args, o.name) for o in OPTIONS if getattr(args, o.name) is not None

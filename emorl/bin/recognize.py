@@ -42,9 +42,7 @@ def get_parser():
     parser.add_argument("--top", type=int, default=3, help="tsv: classes shown per file")
     parser.add_argument("--nj", type=int, default=1, help="parallel jobs (processes)")
     parser.add_argument("--ngpu", type=int, default=0, help="GPUs the jobs share (0: CPU)")
-    parser.add_argument(
-        "--num_threads", type=int, default=1, help="torch CPU threads per job (0: torch's default)"
-    )
+    cli.add_num_threads(parser)
     parser.add_argument("--files_per_batch", type=int, default=8, help="files encoded together")
     parser.add_argument(
         "--window_seconds",
