@@ -13,7 +13,14 @@ stamp=${venv}/.emorl-installed
 want=$(cat setup.py tools/constraints.txt tools/install.sh | md5sum | cut -d' ' -f1)
 
 if [ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]; then
-    echo "$(date '+%F %T') installing into ${venv} (a few minutes; about 7 GB)"
+    echo "$(date '+%F %T') installing into ${venv} (a few minutes; about 9 GB)"
+    # pip's own "No space left on device" names no folder and comes after minutes of downloads.
+    free_gb=$(df -Pk . | awk 'NR == 2 {print int($4 / 1048576)}')
+    if [ "${free_gb}" -lt "${EMORL_INSTALL_MIN_GB:-12}" ]; then
+        echo "tools/install.sh: ${venv} needs about 12 GB free in $(pwd), only ${free_gb} GB" \
+            "are; free some space (or set EMORL_INSTALL_MIN_GB to try anyway)" >&2
+        exit 1
+    fi
     [ -x "${venv}/bin/python" ] || "${python}" -m venv "${venv}"
     pip=("${venv}/bin/python" -m pip)
     # pip >= 25 refuses ci_sdr (pulled in by espnet) for its direct-URL extra; 24.x installs it.
