@@ -59,3 +59,26 @@ def test_mini_recipe_runs_every_stage_and_reruns_for_free(tmp_path):
     assert f"skip {ser}:" not in third.stderr
     assert f"skip {ser}/decode_src_test:" not in third.stderr
     assert "skip exp/whisper_tiny.en/adapt_bgrpo/seed1:" not in third.stderr
+
+
+@pytest.mark.slow
+def test_target_shift_keeps_its_data_dirs_apart_from_the_default_ones(tmp_path):
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
+
+    def stage1(*args: str) -> subprocess.CompletedProcess:
+        done = run(recipe, "--size", "tiny", "--nj", "1", "--stop_stage", "1", *args)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return done
+
+    stage1()
+    default_wavs = (recipe / "data" / "tgt_test" / "wav.scp").read_text()
+    stage1("--target_shift", "intensity")
+    shifted = recipe / "data" / "target_intensity"
+    shifted_wavs = (shifted / "tgt_test" / "wav.scp").read_text()
+    assert "/wav_intensity/" in shifted_wavs and "/wav_intensity/" not in default_wavs
+    completed = json.loads((shifted / ".completed").read_text())
+    assert completed["options"]["target_shift"] == "intensity"
+    # The default data dirs are untouched, so going back to them redoes nothing.
+    assert (recipe / "data" / "tgt_test" / "wav.scp").read_text() == default_wavs
+    again = stage1()
+    assert "skip data: done with the same command" in again.stderr

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The staged emotion-recognition recipe shared by every egs/<corpus>/emo1/run.sh.
 #
-#   1 data        local/data.sh -> data/<set> (validated Kaldi data dirs)
+#   1 data        local/data.sh -> <datadir>/<set> (validated Kaldi data dirs; datadir: data)
 #   2 features    upstream encoder -> dump/<upstream>/<set>/feats.scp
 #   3 baseline    supervised classifier on the train set; decode + score the eval sets
 #   4 adaptation  B-GRPO (and its comparisons) on the unlabeled set; decode + score
@@ -33,6 +33,7 @@ nj=2                 # parallel jobs for feature extraction
 ngpu=0               # GPUs per training job (>1: torchrun data parallel)
 seeds="1"            # one model per seed; results are reported as mean +- std
 python=python3
+datadir=data         # the data dirs; local/data.sh gets --output_dir DIR when it is not data
 dumpdir=dump
 expdir=exp
 
@@ -107,11 +108,13 @@ all_sets=$(echo "${train_set} ${dev_set} ${eval_sets} ${unlabeled_set}" | tr ' '
 
 if run_stage 1; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
-    run_unit data local/data.sh ${local_data_opts}
+    data_opts=${local_data_opts}
+    [ "${datadir}" = data ] || data_opts+=" --output_dir ${datadir}"
+    run_unit "${datadir}" local/data.sh ${data_opts}
     for dset in ${all_sets}; do
         dset_label_set=${label_set}  # train and dev hold the model's classes; other sets may not
         [[ " ${train_set} ${dev_set} " == *" ${dset} "* ]] || dset_label_set=${eval_label_set:-${label_set}}
-        utils/validate_data_dir.sh "data/${dset}" --label_set "${dset_label_set}"
+        utils/validate_data_dir.sh "${datadir}/${dset}" --label_set "${dset_label_set}"
     done
 fi
 
@@ -122,21 +125,21 @@ if run_stage 2; then
     [ -z "${upstream_config}" ] || upstream_opts+=(--config "${upstream_config}")
     for dset in ${all_sets}; do
         out=${feat_dir}/${dset}
-        deps="data/${dset}/wav.scp data/${dset}/segments" run_unit "${out}" bash -c "${decode_cmd} JOB=1:${nj} ${out}/log/extract.JOB.log \
-            ${python} -m emorl.bin.extract ${upstream_opts[*]} --data_dir data/${dset} \
+        deps="${datadir}/${dset}/wav.scp ${datadir}/${dset}/segments" run_unit "${out}" bash -c "${decode_cmd} JOB=1:${nj} ${out}/log/extract.JOB.log \
+            ${python} -m emorl.bin.extract ${upstream_opts[*]} --data_dir ${datadir}/${dset} \
                 --out_dir ${out} --nj ${nj} --job JOB \
-            && ${python} -m emorl.bin.merge_feats --data_dir data/${dset} --out_dir ${out} --nj ${nj}"
+            && ${python} -m emorl.bin.merge_feats --data_dir ${datadir}/${dset} --out_dir ${out} --nj ${nj}"
     done
 fi
 
 decode_and_score() {  # decode_and_score MODEL_DIR: decode and score every eval set with one model
     local model_dir=$1 dset
     for dset in ${eval_sets}; do
-        deps="${model_dir} ${feat_dir}/${dset} data/${dset}/utt2emo" \
+        deps="${model_dir} ${feat_dir}/${dset} ${datadir}/${dset}/utt2emo" \
         run_unit "${model_dir}/decode_${dset}" bash -c "${decode_cmd} ${model_dir}/decode_${dset}/log/decode.log \
             ${python} -m emorl.bin.infer_ser --model_dir ${model_dir} --feats_dir ${feat_dir}/${dset} \
                 --out_dir ${model_dir}/decode_${dset} \
-            && ${python} -m emorl.bin.score --data_dir data/${dset} --decode_dir ${model_dir}/decode_${dset} ${score_opts}"
+            && ${python} -m emorl.bin.score --data_dir ${datadir}/${dset} --decode_dir ${model_dir}/decode_${dset} ${score_opts}"
     done
 }
 
@@ -144,29 +147,29 @@ if run_stage 3; then
     log "Stage 3: supervised baseline ${ser_config} on ${train_set}, seeds ${seeds}"
     for seed in ${seeds}; do
         ser_exp=${expdir}/${upstream_tag}/ser_${ser_tag}/seed${seed}
-        deps="${feat_dir}/${train_set} ${feat_dir}/${dev_set} data/${train_set}/utt2emo data/${dev_set}/utt2emo" \
+        deps="${feat_dir}/${train_set} ${feat_dir}/${dev_set} ${datadir}/${train_set}/utt2emo ${datadir}/${dev_set}/utt2emo" \
         run_unit "${ser_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${ser_exp}/log/train.log \
             $(train_launcher) emorl.bin.train_ser --config ${ser_config} --label_set ${label_set} \
-                --train_data data/${train_set} --train_feats ${feat_dir}/${train_set} \
-                --dev_data data/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
+                --train_data ${datadir}/${train_set} --train_feats ${feat_dir}/${train_set} \
+                --dev_data ${datadir}/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
                 --exp_dir ${ser_exp} --seed ${seed} --resume ${resume}"
         decode_and_score "${ser_exp}"
         [ -n "${labeled_fraction}" ] || continue
         lab=${train_set}_lab${labeled_fraction}_seed${seed}
         unlab=${train_set}_unlab${labeled_fraction}_seed${seed}
-        log "Stage 3: few labels: ${labeled_fraction} of ${train_set} (seed ${seed}) -> data/${lab}"
-        deps="data/${train_set}/utt2spk data/${train_set}/utt2emo ${feat_dir}/${train_set}" \
+        log "Stage 3: few labels: ${labeled_fraction} of ${train_set} (seed ${seed}) -> ${datadir}/${lab}"
+        deps="${datadir}/${train_set}/utt2spk ${datadir}/${train_set}/utt2emo ${feat_dir}/${train_set}" \
         run_unit "${feat_dir}/${lab}" ${python} -m emorl.bin.split_labeled \
-            --data_dir data/${train_set} --fraction ${labeled_fraction} --seed ${seed} \
-            --labeled_dir data/${lab} --unlabeled_dir data/${unlab} \
+            --data_dir ${datadir}/${train_set} --fraction ${labeled_fraction} --seed ${seed} \
+            --labeled_dir ${datadir}/${lab} --unlabeled_dir ${datadir}/${unlab} \
             --feats_dir ${feat_dir}/${train_set} --labeled_feats ${feat_dir}/${lab} \
             --unlabeled_feats ${feat_dir}/${unlab}
         few_exp=${expdir}/${upstream_tag}/ser_${ser_tag}_lab${labeled_fraction}/seed${seed}
-        deps="${feat_dir}/${lab} ${feat_dir}/${dev_set} data/${lab}/utt2emo data/${dev_set}/utt2emo" \
+        deps="${feat_dir}/${lab} ${feat_dir}/${dev_set} ${datadir}/${lab}/utt2emo ${datadir}/${dev_set}/utt2emo" \
         run_unit "${few_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${few_exp}/log/train.log \
             $(train_launcher) emorl.bin.train_ser --config ${ser_config} --label_set ${label_set} \
-                --train_data data/${lab} --train_feats ${feat_dir}/${lab} \
-                --dev_data data/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
+                --train_data ${datadir}/${lab} --train_feats ${feat_dir}/${lab} \
+                --dev_data ${datadir}/${dev_set} --dev_feats ${feat_dir}/${dev_set} \
                 --exp_dir ${few_exp} --seed ${seed} --resume ${resume}"
         decode_and_score "${few_exp}"
     done
@@ -194,13 +197,13 @@ if run_stage 4 "${skip_adapt}"; then
             init=${expdir}/${upstream_tag}/ser_${ser_tag}${suffix}/seed${seed}
             adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}${suffix}/seed${seed}
             [ -f "${init}/model.pt" ] || { log "Error: ${init}/model.pt missing; run stage 3 first"; exit 1; }
-            target_deps="data/${target}/wav.scp"
-            [ ! -f "data/${target}/utt2emo" ] || target_deps+=" data/${target}/utt2emo"
-            deps="${init} ${feat_dir}/${target} ${feat_dir}/${source} ${target_deps} data/${source}/utt2emo" \
+            target_deps="${datadir}/${target}/wav.scp"
+            [ ! -f "${datadir}/${target}/utt2emo" ] || target_deps+=" ${datadir}/${target}/utt2emo"
+            deps="${init} ${feat_dir}/${target} ${feat_dir}/${source} ${target_deps} ${datadir}/${source}/utt2emo" \
             run_unit "${adapt_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${adapt_exp}/log/train.log \
                 ${python} -m emorl.bin.train_bgrpo --config ${adapt_config} --init_model ${init} \
-                    --unlabeled_data data/${target} --unlabeled_feats ${feat_dir}/${target} \
-                    --source_data data/${source} --source_feats ${feat_dir}/${source} \
+                    --unlabeled_data ${datadir}/${target} --unlabeled_feats ${feat_dir}/${target} \
+                    --source_data ${datadir}/${source} --source_feats ${feat_dir}/${source} \
                     --exp_dir ${adapt_exp} --seed ${seed} --resume ${resume}"
             decode_and_score "${adapt_exp}"
         done
@@ -211,7 +214,7 @@ lalm() {  # lalm FIRST LAST: stages FIRST..LAST of lalm.sh --task emo on this re
     [ -x ./lalm.sh ] || { log "Error: stages 5-7 need ./lalm.sh (a link to egs/TEMPLATE/lalm1/lalm.sh); or use --skip_lalm true"; exit 1; }
     ./lalm.sh --task emo --label_set "${label_set}" --train_set "${train_set}" --dev_set "${dev_set}" \
         --eval_sets "${eval_sets}" --seeds "${seeds}" --nj "${nj}" --ngpu "${ngpu}" \
-        --python "${python}" --expdir "${expdir}" --force "${force}" --score_opts "${score_opts}" \
+        --python "${python}" --datadir "${datadir}" --expdir "${expdir}" --force "${force}" --score_opts "${score_opts}" \
         --stage "$1" --stop_stage "$2" ${lalm_opts}
 }
 

@@ -4,7 +4,7 @@
 #   --task cap  emotion captions (MECap-R1)    data dirs need utt2caption
 #   --task ov   open-vocabulary emotion words  data dirs need utt2ovlabels
 #
-#   1 data     local/data.sh -> data/<set> (the recipe's own data stage; skipped when done)
+#   1 data     local/data.sh -> <datadir>/<set> (the recipe's own data stage; skipped when done)
 #   2 targets  automatic SFT targets of the train and dev sets in ${lalm_format}
 #              -> ${targets_dir}/<set>/targets
 #   3 sft      cold-start SFT -> exp/lalm_<model>_<sft tag>/seed<N>/model
@@ -33,6 +33,7 @@ ngpu=0               # GPUs per training job (>1: torchrun data parallel, one pr
 seeds="1"            # one model per seed; results are reported as mean +- std
 seed_jobs=1          # seeds trained at once in stages 3-4, each on its share of the CPU cores
 python=python3
+datadir=data         # the data dirs; local/data.sh gets --output_dir DIR when it is not data
 expdir=exp
 
 # Task and data (set by run.sh)
@@ -90,7 +91,9 @@ grpo_exp_of() {  # grpo_exp_of CONFIG SEED
 
 if run_stage 1 "${skip_data}"; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
-    run_unit data local/data.sh ${local_data_opts}
+    data_opts=${local_data_opts}
+    [ "${datadir}" = data ] || data_opts+=" --output_dir ${datadir}"
+    run_unit "${datadir}" local/data.sh ${data_opts}
 fi
 
 if run_stage 2; then
@@ -102,10 +105,10 @@ if run_stage 2; then
         [ "${dset}" != "${train_set}" ] || { opts="--estimate_thresholds true"; inputs=; }
         # The files the unit writes are passed through the environment: a file named on the
         # command line is an input of the unit's signature.
-        deps="data/${dset}/wav.scp data/${dset}/utt2spk data/${dset}/text data/${dset}/utt2emo data/${dset}/utt2caption data/${dset}/utt2ovlabels ${inputs}" \
+        deps="${datadir}/${dset}/wav.scp ${datadir}/${dset}/utt2spk ${datadir}/${dset}/text ${datadir}/${dset}/utt2emo ${datadir}/${dset}/utt2caption ${datadir}/${dset}/utt2ovlabels ${inputs}" \
         run_unit "${out}" env TARGETS="${out}/targets" THRESHOLDS="${thresholds}" bash -c "${decode_cmd} ${out}/log/targets.log \
             ${python} -m emorl.bin.make_sft_targets --task ${task} --format ${lalm_format} \
-                --data_dir data/${dset} --thresholds \${THRESHOLDS} ${opts} --output \${TARGETS} ${targets_opts}"
+                --data_dir ${datadir}/${dset} --thresholds \${THRESHOLDS} ${opts} --output \${TARGETS} ${targets_opts}"
     done
 fi
 
@@ -115,12 +118,12 @@ if run_stage 3; then
     [ -z "${lalm_model_path}" ] || path_opt="--model_path ${lalm_model_path}"
     for seed in ${seeds}; do
         exp=$(sft_exp_of "${seed}")
-        deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets data/${train_set}/wav.scp data/${dev_set}/wav.scp" \
+        deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets ${datadir}/${train_set}/wav.scp ${datadir}/${dev_set}/wav.scp" \
         start_job "${seed_jobs}" run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
             $(train_launcher) emorl.bin.train_sft --config ${sft_config} ${model_opts} \
                 --model ${lalm_model} ${path_opt} \
-                --train_data data/${train_set} --train_targets ${targets_dir}/${train_set}/targets \
-                --dev_data data/${dev_set} --dev_targets ${targets_dir}/${dev_set}/targets \
+                --train_data ${datadir}/${train_set} --train_targets ${targets_dir}/${train_set}/targets \
+                --dev_data ${datadir}/${dev_set} --dev_targets ${targets_dir}/${dev_set}/targets \
                 --exp_dir ${exp} --seed ${seed} --resume ${resume}"
     done
     wait_jobs
@@ -133,10 +136,10 @@ if run_stage 4 "${skip_grpo}" && [ -n "${grpo_configs}" ]; then
             init=$(sft_exp_of "${seed}")
             exp=$(grpo_exp_of "${grpo_config}" "${seed}")
             [ -f "${init}/model/task.json" ] || { log "Error: ${init}/model missing; run stage 3 first"; exit 1; }
-            deps="$(find "${init}/model" -type f | sort) data/${train_set}/wav.scp data/${train_set}/utt2emo data/${train_set}/utt2caption data/${train_set}/utt2ovlabels" \
+            deps="$(find "${init}/model" -type f | sort) ${datadir}/${train_set}/wav.scp ${datadir}/${train_set}/utt2emo ${datadir}/${train_set}/utt2caption ${datadir}/${train_set}/utt2ovlabels" \
             start_job "${seed_jobs}" run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
                 $(train_launcher) emorl.bin.train_grpo --config ${grpo_config} --init_model ${init}/model \
-                    --train_data data/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume}"
+                    --train_data ${datadir}/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume}"
         done
     done
     wait_jobs
@@ -157,11 +160,11 @@ if run_stage 5; then
         [ -f "${exp}/model/task.json" ] || { log "Error: ${exp}/model missing; run stage 3 first"; exit 1; }
         for dset in ${eval_sets}; do
             out=${exp}/decode_${dset}
-            deps="$(find "${exp}/model" -type f | sort) data/${dset}/wav.scp" \
+            deps="$(find "${exp}/model" -type f | sort) ${datadir}/${dset}/wav.scp" \
             run_unit "${out}" bash -c "${decode_cmd} JOB=1:${nj} ${out}/log/decode.JOB.log \
-                ${python} -m emorl.bin.decode_lalm --model_dir ${exp}/model --data_dir data/${dset} \
+                ${python} -m emorl.bin.decode_lalm --model_dir ${exp}/model --data_dir ${datadir}/${dset} \
                     --out_dir ${out} --nj ${nj} --job JOB ${decode_opts} \
-                && ${python} -m emorl.bin.decode_lalm --model_dir ${exp}/model --data_dir data/${dset} \
+                && ${python} -m emorl.bin.decode_lalm --model_dir ${exp}/model --data_dir ${datadir}/${dset} \
                     --out_dir ${out} --nj ${nj} --merge true"
         done
     done
@@ -171,7 +174,7 @@ if run_stage 6; then
     log "Stage 6: score ${eval_sets} (${task})"
     for exp in $(model_exps); do
         for dset in ${eval_sets}; do
-            ${python} -m emorl.bin.score_lalm --task "${task}" --data_dir "data/${dset}" \
+            ${python} -m emorl.bin.score_lalm --task "${task}" --data_dir "${datadir}/${dset}" \
                 --decode_dir "${exp}/decode_${dset}" ${score_opts}
         done
     done

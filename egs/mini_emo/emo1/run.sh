@@ -6,7 +6,8 @@
 #   ./run.sh --size ci                a few times smaller (what CI runs)
 #   ./run.sh --upstream fbank --stage 2  another upstream, from its features on
 #   ./run.sh --target_shift intensity,prior   harder targets (emorl/data/corpora/mini_emo.py):
-#                                     dump/ and exp/ under target_<shifts>/, reported with the rest
+#                                     data/, dump/ and exp/ under target_<shifts>/, reported with
+#                                     the rest
 #   ./run.sh --labeled_fraction 0.1   few labels in domain: stage 3 also trains on 10% of src_train,
 #                                     stage 4 adapts that model on the rest (labels left out); the
 #                                     conf/adapt/*_noren.yaml configs adapt without renormalising
@@ -46,10 +47,10 @@ done
 data_opts="--size ${size}"
 shift_opts=()
 if [ "${target_shift}" != channel ]; then
-    # Another corpus: its features and models live apart; stage 8 reports every exp/ dir.
+    # Another corpus: its data dirs, features and models live apart; stage 8 reports every exp/ dir.
     tag=target_$(echo "${target_shift}" | tr ',' '_')
     data_opts+=" --target_shift ${target_shift}"
-    shift_opts=(--dumpdir "dump/${tag}" --expdir "exp/${tag}" --report_exp_dir exp)
+    shift_opts=(--datadir "data/${tag}" --dumpdir "dump/${tag}" --expdir "exp/${tag}" --report_exp_dir exp)
 fi
 
 emo() {
