@@ -4,10 +4,11 @@ A stage-4 adaptation run (``adapt_<config>/seed<S>``) is paired with the model i
 ``config.yaml``'s ``init_model``: the source-only or few-label model of the same seed), and with the
 run of the same initial model that makes no update (``epochs: 0``, the ``target_norm`` config), on
 the same eval set. An audio-LM GRPO run (``lalm_<model>_<sft>_<grpo>/seed<S>``, emotion task) is
-paired with the SFT model it started from (``init_model``: that run's ``model`` dir). Per
-experiment and eval set, the mean of the paired differences and its 95% interval (Student's t over
-the pairs: seeds, times folds for fold experiments) say whether a gain is larger than what the seed
-changes: an interval that contains 0 is within noise.
+paired with the SFT model it started from (``init_model``: that run's ``model`` dir), for every
+task (emotion classes, captions, open-vocabulary words; :data:`PAIRED_METRICS`). Per experiment and
+eval set, the mean of the paired differences and its 95% interval (Student's t over the pairs:
+seeds, times folds for fold experiments) say whether a gain is larger than what the seed changes:
+an interval that contains 0 is within noise.
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from emorl.report.results import Run, markdown_table
+from emorl.report.results import SCORE_KINDS, Metric, Run, markdown_table
 
-#: The SER metrics compared (scores.json keys; fractions, shown in percentage points).
-PAIRED_METRICS = (("ua", "UA"), ("wa", "WA"))
+#: Per kind of score file, the metrics compared, shown in percentage points: SER's fractions scaled
+#: by 100; for captions, the emotion named and the diversity (MECap-R1's two criteria); for
+#: open-vocabulary words, the emotion-wheel F-score and the hit rate (both stored in %).
+PAIRED_METRICS: dict[str, tuple[Metric, ...]] = {
+    "ser": (Metric("ua", "UA", scale=100), Metric("wa", "WA", scale=100)),
+    "cap": (Metric("emo_f1", "emo-F1"), Metric("distinct2", "distinct-2")),
+    "ov": (Metric("ew_f", "EW-F"), Metric("hit_rate", "hit rate")),
+}
 #: Experiment methods whose runs may start from another model: stage-4 adaptation (every run has an
 #: ``init_model``) and audio-LM runs (GRPO runs have one, SFT runs do not).
 PAIRED_METHODS = ("adapt", "lalm")
@@ -65,6 +72,7 @@ def paired_interval(differences: Sequence[float], confidence: float = 0.95) -> I
 class PairedRow:
     """One adaptation or GRPO experiment on one eval set: its differences per metric."""
 
+    kind: str  # the score kind (SCORE_KINDS key)
     upstream: str
     config: str
     eval_set: str
@@ -100,28 +108,29 @@ def _find(index: dict[tuple, Run], init_model: str, eval_set: str) -> Run | None
 
 
 def paired_rows(
-    runs: Sequence[Run], exp_dir: str | os.PathLike, confidence: float = 0.95
+    runs: Sequence[Run], exp_dir: str | os.PathLike, kind: str = "ser", confidence: float = 0.95
 ) -> list[PairedRow]:
-    """Paired differences of every ``adapt`` experiment's SER runs and every audio-LM GRPO
-    experiment's emotion runs (see the module docstring).
+    """Paired differences of the runs of score kind ``kind``: every ``adapt`` experiment's and
+    every audio-LM GRPO experiment's (see the module docstring).
 
     ``init_model`` paths are matched to runs under ``exp_dir`` by their tail, so the report finds
     them whatever directory the recipe ran from. Runs without a ``config.yaml``, or whose initial
     model has no score on the eval set, are left out of the pairs (logged).
     """
     exp_dir = Path(exp_dir)
-    ser = [r for r in runs if r.kind == "ser"]
-    index = {(r.run_dir.relative_to(exp_dir).parts, r.eval_set): r for r in ser}
-    configs = {r.run_dir: _run_config(r) for r in ser if r.method in PAIRED_METHODS}
+    metrics = PAIRED_METRICS[kind]
+    scored = [r for r in runs if r.kind == kind]
+    index = {(r.run_dir.relative_to(exp_dir).parts, r.eval_set): r for r in scored}
+    configs = {r.run_dir: _run_config(r) for r in scored if r.method in PAIRED_METHODS}
     no_update = {}  # (init model run dir, eval set) -> the run without update
-    for r in ser:
+    for r in scored:
         config = configs.get(r.run_dir)
         if config is not None and config.get("epochs") == 0:
             init = _find(index, config["init_model"], r.eval_set)
             if init is not None:
                 no_update[(init.run_dir, r.eval_set)] = r
     groups: dict[tuple, dict[str, list[float]]] = {}
-    for r in ser:
+    for r in scored:
         config = configs.get(r.run_dir)
         if r.method not in PAIRED_METHODS or (config is None and r.method == "lalm"):
             continue
@@ -139,7 +148,7 @@ def paired_rows(
             continue
         diffs = groups.setdefault((r.upstream, r.config, r.eval_set), {})
         reference = no_update.get((init.run_dir, r.eval_set))
-        for key, _ in PAIRED_METRICS:
+        for key in (m.key for m in metrics):
             diffs.setdefault(f"init:{key}", []).append(r.scores[key] - init.scores[key])
             if reference is not None and reference is not r:
                 diffs.setdefault(f"none:{key}", []).append(r.scores[key] - reference.scores[key])
@@ -148,39 +157,54 @@ def paired_rows(
         intervals = {name: paired_interval(d, confidence) for name, d in diffs.items()}
         rows.append(
             PairedRow(
+                kind,
                 upstream,
                 config,
                 eval_set,
-                {k: intervals[f"init:{k}"] for k, _ in PAIRED_METRICS},
-                {k: intervals[f"none:{k}"] for k, _ in PAIRED_METRICS if f"none:{k}" in intervals},
+                {m.key: intervals[f"init:{m.key}"] for m in metrics},
+                {
+                    m.key: intervals[f"none:{m.key}"]
+                    for m in metrics
+                    if f"none:{m.key}" in intervals
+                },
             )
         )
     return rows
 
 
 def paired_table(rows: Sequence[PairedRow]) -> str:
-    """The markdown table of :func:`paired_rows`: a row per experiment and eval set."""
+    """The markdown table of :func:`paired_rows` (rows of one kind): a row per experiment and eval
+    set."""
+    metrics = PAIRED_METRICS[rows[0].kind]
     header = ["upstream", "adaptation or GRPO", "eval set", "pairs"]
-    for _, name in PAIRED_METRICS:
-        header += [f"Δ{name} vs initial model", f"Δ{name} vs no update"]
+    for m in metrics:
+        header += [f"Δ{m.header} vs initial model", f"Δ{m.header} vs no update"]
     body = []
     for r in rows:
-        cells = [r.upstream, r.config, r.eval_set, str(r.to_init[PAIRED_METRICS[0][0]].n)]
-        for key, _ in PAIRED_METRICS:
-            none = r.to_no_update.get(key)
-            cells += [r.to_init[key].format(), "-" if none is None else none.format()]
+        cells = [r.upstream, r.config, r.eval_set, str(r.to_init[metrics[0].key].n)]
+        for m in metrics:
+            none = r.to_no_update.get(m.key)
+            cells += [
+                r.to_init[m.key].format(m.scale),
+                "-" if none is None else none.format(m.scale),
+            ]
         body.append(cells)
     return markdown_table(header, body)
 
 
 def paired_section(runs: Sequence[Run], exp_dir: str | os.PathLike) -> str:
-    """The RESULTS block's section of paired differences ("" when no run starts from another)."""
-    rows = paired_rows(runs, exp_dir)
-    if not rows:
-        return ""
-    return "\n".join(
-        [
-            "### Adaptation and GRPO: paired differences over seeds",
+    """The RESULTS block's sections of paired differences, one per score kind that has pairs
+    ("" when no run starts from another)."""
+    sections = []
+    for kind in PAIRED_METRICS:
+        rows = paired_rows(runs, exp_dir, kind)
+        if not rows:
+            continue
+        title = "Adaptation and GRPO: paired differences over seeds"
+        if kind != "ser":
+            title += f" ({SCORE_KINDS[kind].title})"
+        sections += [
+            f"### {title}",
             "",
             "Per adaptation or audio-LM GRPO experiment and eval set, the mean difference to its "
             "initial model (the source-only or few-label model, or the SFT model, of the same "
@@ -190,5 +214,6 @@ def paired_section(runs: Sequence[Run], exp_dir: str | os.PathLike) -> str:
             "interval containing 0 is within the seed noise.",
             "",
             paired_table(rows),
+            "",
         ]
-    )
+    return "\n".join(sections).rstrip("\n")

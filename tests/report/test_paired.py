@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_exp import write_scores
+from fake_exp import write_scores, write_task_scores
 
 from emorl.bin import report
 from emorl.report.paired import paired_interval, paired_rows, paired_section, paired_table
@@ -117,3 +117,30 @@ def test_audio_lm_grpo_runs_pair_with_their_sft_model(tmp_path):
     assert (ua.n, ua.mean) == (3, pytest.approx(0.05 / 3))
     assert ua.low < 0 < ua.high and rows[0].to_no_update == {}
     assert rows[0].to_init["wa"].mean == pytest.approx(0.0)
+
+
+def test_captioning_grpo_runs_pair_on_emo_f1_and_distinct2_in_their_own_section(tmp_path):
+    """Caption scores are stored in %: emo-F1 +6/+3/-3 and distinct-2 -0.5 on each seed are shown
+    as they are, in a section of their own beside the SER one."""
+    exp = tmp_path / "exp"
+    for seed, f1, delta in ((1, 40.0, 6.0), (2, 45.0, 3.0), (3, 50.0, -3.0)):
+        sft = exp / "lalm_mini_sft_answer" / f"seed{seed}"
+        write_task_scores(sft / "decode_src_test", "cap", emo_f1=f1, distinct2=5.0)
+        grpo = exp / "lalm_mini_sft_answer_grpo_emo" / f"seed{seed}"
+        write_task_scores(grpo / "decode_src_test", "cap", emo_f1=f1 + delta, distinct2=4.5)
+        init = f"exp/lalm_mini_sft_answer/seed{seed}/model"
+        (grpo / "config.yaml").write_text(yaml.safe_dump({"init_model": init}))
+    adapt_run(exp, "bgrpo", 1, 0.6, 0.6, "exp/fbank/ser_ser/seed1/model")
+    write_scores(exp / "fbank" / "ser_ser" / "seed1" / "decode_tgt_test", 0.5, 0.5, 0, 0)
+    runs = collect_runs(exp)
+    assert paired_rows(runs, exp, "ov") == []
+    (cap,) = paired_rows(runs, exp, "cap")
+    assert cap.to_init["emo_f1"].n == 3 and cap.to_init["emo_f1"].mean == pytest.approx(2.0)
+    assert cap.to_init["distinct2"].format(scale=1.0) == "-0.5 [-0.5, -0.5]"
+    section = paired_section(runs, exp)
+    assert section.count("### Adaptation and GRPO: paired differences") == 2
+    assert "### Adaptation and GRPO: paired differences over seeds (emotion captioning)" in section
+    assert "| Δemo-F1 vs initial model |" in section and "| ΔUA vs initial model |" in section
+    half = T_975_2DF * statistics.stdev([6.0, 3.0, -3.0]) / math.sqrt(3)
+    assert f"+2.0 [{2.0 - half:+.1f}, {2.0 + half:+.1f}]" in section
+    assert "| +10.0 | - |" in section  # the SER adaptation row, in points
