@@ -9,6 +9,11 @@ import pytest
 import yaml
 from recipe_copy import TINY_SFT, copy_recipe
 
+from emorl.bin import train_grpo
+from emorl.cli import get_parser, parse_args
+from emorl.rl.grpo_trainer import with_format_option
+from emorl.rl.rewards import parse_reward_spec, reward_names
+
 ROOT = Path(__file__).resolve().parents[2]
 # Their GRPO configs with the recipe's rewards, two steps of 2 prompts x 2 completions.
 TINY_GRPO = {
@@ -90,3 +95,22 @@ def test_ov1_think_format_with_dual_and_alignment_rewards(tmp_path):
     block = results_block(recipe)
     assert "| lalm | mini_sft_mini_think | src_test | 1 |" in block
     assert "| lalm | mini_sft_mini_think_grpo_ew_format_dual | src_test | 1 |" in block
+
+
+@pytest.mark.parametrize(
+    "conf",
+    sorted((ROOT / "egs" / "mini_emo" / "cap1" / "conf" / "lalm").rglob("grpo_*.yaml"))
+    + sorted((ROOT / "egs" / "mini_emo" / "cap1" / "conf" / "lalm" / "search").glob("*.yaml"))
+    + sorted((ROOT / "egs" / "mini_emo" / "ov1" / "conf" / "lalm").rglob("grpo_*.yaml")),
+    ids=lambda p: str(p.relative_to(ROOT / "egs" / "mini_emo")),
+)
+def test_cap_and_ov_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
+    """Every GRPO config of cap1 and ov1 (run.sh's and cap1's src_dev search) parses as options of
+    emorl.bin.train_grpo, with rewards of the registry."""
+    parser = get_parser(train_grpo.__doc__)
+    train_grpo.add_arguments(parser)
+    args = parse_args(parser, ["--config", str(conf), "--init_model", "m", "--train_data", "d",
+                               "--exp_dir", "e"])  # fmt: skip
+    spec = parse_reward_spec(with_format_option(args.rewards, "answer"))
+    assert spec and set(spec) <= set(reward_names())
+    assert args.max_steps > 0 and args.num_generations >= 2
