@@ -174,20 +174,21 @@ def paired_rows(
 
 def paired_table(rows: Sequence[PairedRow]) -> str:
     """The markdown table of :func:`paired_rows` (rows of one kind): a row per experiment and eval
-    set."""
+    set; the "vs no update" columns only when a row has such a run (adaptation, not GRPO)."""
     metrics = PAIRED_METRICS[rows[0].kind]
+    with_none = any(r.to_no_update for r in rows)
     header = ["upstream", "adaptation or GRPO", "eval set", "pairs"]
     for m in metrics:
-        header += [f"Δ{m.header} vs initial model", f"Δ{m.header} vs no update"]
+        header += [f"Δ{m.header} vs initial model"]
+        header += [f"Δ{m.header} vs no update"] if with_none else []
     body = []
     for r in rows:
         cells = [r.upstream, r.config, r.eval_set, str(r.to_init[metrics[0].key].n)]
         for m in metrics:
-            none = r.to_no_update.get(m.key)
-            cells += [
-                r.to_init[m.key].format(m.scale),
-                "-" if none is None else none.format(m.scale),
-            ]
+            cells += [r.to_init[m.key].format(m.scale)]
+            if with_none:
+                none = r.to_no_update.get(m.key)
+                cells += ["-" if none is None else none.format(m.scale)]
         body.append(cells)
     return markdown_table(header, body)
 
@@ -203,17 +204,13 @@ def paired_section(runs: Sequence[Run], exp_dir: str | os.PathLike) -> str:
         title = "Adaptation and GRPO: paired differences over seeds"
         if kind != "ser":
             title += f" ({SCORE_KINDS[kind].title})"
-        sections += [
-            f"### {title}",
-            "",
+        note = (
             "Per adaptation or audio-LM GRPO experiment and eval set, the mean difference to its "
             "initial model (the source-only or few-label model, or the SFT model, of the same "
             "seed) and, for adaptation, to the run of the same initial model without update "
             "(`epochs: 0`, target_norm), in percentage points, with the 95% "
             "paired-t interval over the pairs (seeds; seeds x folds for fold experiments). An "
-            "interval containing 0 is within the seed noise.",
-            "",
-            paired_table(rows),
-            "",
-        ]
-    return "\n".join(sections).rstrip("\n")
+            "interval containing 0 is within the seed noise."
+        )
+        sections.append("\n".join([f"### {title}", "", note, "", paired_table(rows)]))
+    return "\n".join(sections)

@@ -140,7 +140,8 @@ def test_captioning_grpo_runs_pair_on_emo_f1_and_distinct2_in_their_own_section(
     section = paired_section(runs, exp)
     assert section.count("### Adaptation and GRPO: paired differences") == 2
     assert "### Adaptation and GRPO: paired differences over seeds (emotion captioning)" in section
-    assert "| Δemo-F1 vs initial model |" in section and "| ΔUA vs initial model |" in section
+    assert "| Δemo-F1 vs initial model | Δdistinct-2 vs initial model |" in section
+    assert "| ΔUA vs initial model | ΔWA vs initial model |" in section  # no "vs no update" run
     half = T_975_2DF * statistics.stdev([6.0, 3.0, -3.0]) / math.sqrt(3)
     assert f"+2.0 [{2.0 - half:+.1f}, {2.0 + half:+.1f}]" in section
-    assert "| +10.0 | - |" in section  # the SER adaptation row, in points
+    assert "| 1 | +10.0 | +10.0 |\n\n### Adaptation and GRPO" in section  # the SER row, in points
