@@ -3,7 +3,7 @@
 A stage-4 adaptation run (``adapt_<config>/seed<S>``) is paired with the model it started from (its
 ``config.yaml``'s ``init_model``: the source-only or few-label model of the same seed), and with the
 run of the same initial model that makes no update (``epochs: 0``, the ``target_norm`` config), on
-the same eval set. An audio-LM GRPO run (``lalm_<model>_<sft>_<grpo>/seed<S>``, emotion task) is
+the same eval set. An audio-LM GRPO run (``lalm_<model>_<sft>_<grpo>/seed<S>``) is
 paired with the SFT model it started from (``init_model``: that run's ``model`` dir), for every
 task (emotion classes, captions, open-vocabulary words; :data:`PAIRED_METRICS`). Per experiment and
 eval set, the mean of the paired differences and its 95% interval (Student's t over the pairs:
