@@ -1,8 +1,12 @@
 """Copies of recipe dirs for tests, their links pointing at this checkout's template and utils,
-and the tiny SFT config the audio-LM recipe tests train with."""
+the tiny SFT config the audio-LM recipe tests train with, and the parsing of recipe GRPO configs."""
 
+import argparse
 import shutil
 from pathlib import Path
+
+from emorl.bin import train_grpo
+from emorl.cli import get_parser, parse_args
 
 #: A small SFT config of the recipes' mini model kind (a tiny text model), so that a run of the
 #: audio-LM stages takes seconds.
@@ -37,3 +41,11 @@ def copy_recipe(recipe: Path, dest: Path, path_sh: str | None = None) -> Path:
     if path_sh is not None:
         (dest / "path.sh").write_text(path_sh)
     return dest
+
+
+def grpo_config_args(conf: Path) -> argparse.Namespace:
+    """A recipe's GRPO config parsed as the options of emorl.bin.train_grpo (placeholder paths)."""
+    parser = get_parser(train_grpo.__doc__)
+    train_grpo.add_arguments(parser)
+    return parse_args(parser, ["--config", str(conf), "--init_model", "m", "--train_data", "d",
+                               "--exp_dir", "e"])  # fmt: skip

@@ -6,10 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from recipe_copy import TINY_SFT, copy_recipe
+from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args
 
-from emorl.bin import train_grpo
-from emorl.cli import get_parser, parse_args
 from emorl.rl.grpo_trainer import with_format_option
 from emorl.rl.rewards import parse_reward_spec
 
@@ -164,10 +162,7 @@ def test_lalm_sh_names_a_bad_task_and_missing_sets(tmp_path):
 def test_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
     """Every GRPO config of the recipe (run.sh's and the src_dev search's) parses as options of
     emorl.bin.train_grpo, with rewards of the registry; run.sh names the main and grid ones."""
-    parser = get_parser(train_grpo.__doc__)
-    train_grpo.add_arguments(parser)
-    args = parse_args(parser, ["--config", str(conf), "--init_model", "m", "--train_data", "d",
-                               "--exp_dir", "e"])  # fmt: skip
+    args = grpo_config_args(conf)
     spec = parse_reward_spec(with_format_option(args.rewards, "esr"))
     assert {"format"} < set(spec) <= {"format", "eswr", "accuracy"}
     assert args.num_generations * args.prompts_per_step >= 16 and not args.lora

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from recipe_copy import TINY_SFT, copy_recipe
+from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args
 
-from emorl.bin import train_grpo
-from emorl.cli import get_parser, parse_args
 from emorl.rl.grpo_trainer import with_format_option
 from emorl.rl.rewards import parse_reward_spec, reward_names
 
@@ -107,10 +105,7 @@ def test_ov1_think_format_with_dual_and_alignment_rewards(tmp_path):
 def test_cap_and_ov_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
     """Every GRPO config of cap1 and ov1 (run.sh's and cap1's src_dev search) parses as options of
     emorl.bin.train_grpo, with rewards of the registry."""
-    parser = get_parser(train_grpo.__doc__)
-    train_grpo.add_arguments(parser)
-    args = parse_args(parser, ["--config", str(conf), "--init_model", "m", "--train_data", "d",
-                               "--exp_dir", "e"])  # fmt: skip
+    args = grpo_config_args(conf)
     spec = parse_reward_spec(with_format_option(args.rewards, "answer"))
     assert spec and set(spec) <= set(reward_names())
     assert args.max_steps > 0 and args.num_generations >= 2
