@@ -6,7 +6,7 @@
 # in ${deps} (emorl.bin.signature: what the dump or model was made from, not its file names). A
 # rerun skips a unit whose signature is unchanged and redoes the others; --force true redoes all.
 #
-# Globals read: stage, stop_stage, force, python.
+# Globals read: stage, stop_stage, force, python (prepare_data: datadir, local_data_opts).
 
 log() {
     local fname=${BASH_SOURCE[1]##*/}
@@ -49,6 +49,12 @@ run_unit() {  # [deps="FILE|DIR..."] run_unit DIR COMMAND...: run COMMAND unless
     echo "$*" > "${dir}/log/command.sh"
     "$@"
     echo "${sig}" > "${dir}/.done.tmp" && mv "${dir}/.done.tmp" "${dir}/.done"
+}
+
+prepare_data() {  # local/data.sh ${local_data_opts} -> ${datadir}, as one unit (stage 1 of a recipe)
+    local opts=${local_data_opts}
+    [ "${datadir}" = data ] || opts+=" --output_dir ${datadir}"  # data.sh writes data/ by default
+    run_unit "${datadir}" local/data.sh ${opts}
 }
 
 train_launcher() {  # how a training module is started for --ngpu: "torchrun ... -m" above 1 GPU

@@ -108,9 +108,7 @@ all_sets=$(echo "${train_set} ${dev_set} ${eval_sets} ${unlabeled_set}" | tr ' '
 
 if run_stage 1; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
-    data_opts=${local_data_opts}
-    [ "${datadir}" = data ] || data_opts+=" --output_dir ${datadir}"
-    run_unit "${datadir}" local/data.sh ${data_opts}
+    prepare_data
     for dset in ${all_sets}; do
         dset_label_set=${label_set}  # train and dev hold the model's classes; other sets may not
         [[ " ${train_set} ${dev_set} " == *" ${dset} "* ]] || dset_label_set=${eval_label_set:-${label_set}}

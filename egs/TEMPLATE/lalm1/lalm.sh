@@ -91,9 +91,7 @@ grpo_exp_of() {  # grpo_exp_of CONFIG SEED
 
 if run_stage 1 "${skip_data}"; then
     log "Stage 1: data preparation (local/data.sh ${local_data_opts})"
-    data_opts=${local_data_opts}
-    [ "${datadir}" = data ] || data_opts+=" --output_dir ${datadir}"
-    run_unit "${datadir}" local/data.sh ${data_opts}
+    prepare_data
 fi
 
 if run_stage 2; then
