@@ -1,12 +1,15 @@
 """Copies of recipe dirs for tests, their links pointing at this checkout's template and utils,
-the tiny SFT config the audio-LM recipe tests train with, and the parsing of recipe GRPO configs."""
+the tiny SFT config the audio-LM recipe tests train with, and the parsing of recipe SFT and GRPO
+configs."""
 
 import argparse
+import dataclasses
 import shutil
 from pathlib import Path
 
-from emorl.bin import train_grpo
+from emorl.bin import train_grpo, train_sft
 from emorl.cli import get_parser, parse_args
+from emorl.lalm.sft import SftConfig
 
 #: A small SFT config of the recipes' mini model kind (a tiny text model), so that a run of the
 #: audio-LM stages takes seconds.
@@ -49,3 +52,16 @@ def grpo_config_args(conf: Path) -> argparse.Namespace:
     train_grpo.add_arguments(parser)
     return parse_args(parser, ["--config", str(conf), "--init_model", "m", "--train_data", "d",
                                "--exp_dir", "e"])  # fmt: skip
+
+
+def sft_config(conf: Path, *options: str) -> SftConfig:
+    """A recipe's SFT config parsed as the options of emorl.bin.train_sft (placeholder data paths;
+    ``options`` add the task, format and model), checked as train_sft checks it."""
+    args = parse_args(
+        train_sft.get_parser(),
+        ["--config", str(conf), "--train_data", "d", "--train_targets", "t", "--dev_data", "d",
+         "--dev_targets", "t", "--exp_dir", "e", *options],
+    )  # fmt: skip
+    config = SftConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SftConfig)})
+    config.check()
+    return config

@@ -2,7 +2,6 @@
 (AffectGPT-RL, task ov): every stage of lalm.sh on the corpus fixtures with the mini model, and the
 real-model configs checked against the entry points' options."""
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -10,11 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from recipe_copy import TINY_SFT, copy_recipe
+from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args, sft_config
 
-from emorl.bin import train_grpo, train_sft
-from emorl.cli import get_parser, parse_args
-from emorl.lalm.sft import SftConfig
 from emorl.rl.rewards import parse_reward_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,9 +202,6 @@ def test_ov1_fold_stages_scores_report_and_rerun(tmp_path):
 
 # --- the real-model configs --------------------------------------------------------------------
 
-SFT_ARGS = ["--train_data", "d", "--train_targets", "t", "--dev_data", "d", "--dev_targets", "t"]
-GRPO_ARGS = ["--init_model", "m", "--train_data", "d"]
-
 
 @pytest.mark.parametrize("recipe", [CAP1, OV1], ids=["cap1", "ov1"])
 def test_real_model_configs_are_valid_options(recipe):
@@ -218,22 +211,17 @@ def test_real_model_configs_are_valid_options(recipe):
     run_sh = (recipe / "run.sh").read_text()
     assert f"--task {task}" in run_sh and "--lalm_model real" in run_sh
     assert "conf/lalm/sft_real.yaml" in run_sh
-    sft_conf = recipe / "conf" / "lalm" / "sft_real.yaml"
-    args = parse_args(
-        train_sft.get_parser(),
-        ["--config", str(sft_conf), *SFT_ARGS, "--exp_dir", "e", "--task", task, "--format",
-         "answer", "--model", "real", "--model_path", "/models/Qwen2-Audio-7B-Instruct"],
-    )  # fmt: skip
-    config = SftConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SftConfig)})
-    config.check()
+    config = sft_config(
+        recipe / "conf" / "lalm" / "sft_real.yaml",
+        *["--task", task, "--format", "answer", "--model", "real"],
+        *["--model_path", "/models/Qwen2-Audio-7B-Instruct"],
+    )
     assert config.trainable_parts() == ["projector", "lora"] and config.dtype == "bfloat16"
     assert config.selected_metric() == "dev_loss"
     grpo_confs = sorted((recipe / "conf" / "lalm").glob("grpo_*.yaml"))
     assert grpo_confs and any(str(c.relative_to(recipe)) in run_sh for c in grpo_confs)
     for conf in grpo_confs:
-        parser = get_parser(train_grpo.__doc__)
-        train_grpo.add_arguments(parser)
-        args = parse_args(parser, ["--config", str(conf), *GRPO_ARGS, "--exp_dir", "e"])
+        args = grpo_config_args(conf)
         assert args.lora is True and args.dtype == "bfloat16", conf
         spec = parse_reward_spec(args.rewards)
         if task == "cap":
