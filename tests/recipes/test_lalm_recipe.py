@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args
+from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args, sft_config
 
 from emorl.rl.grpo_trainer import with_format_option
 from emorl.rl.rewards import parse_reward_spec
@@ -165,6 +165,22 @@ def test_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
     args = grpo_config_args(conf)
     spec = parse_reward_spec(with_format_option(args.rewards, "esr"))
     assert {"format"} < set(spec) <= {"format", "eswr", "accuracy"}
-    assert args.num_generations * args.prompts_per_step >= 16 and not args.lora
-    if conf.parent.name == "lalm":
-        assert f"conf/lalm/{conf.name}" in (RECIPE / "run.sh").read_text()
+    assert args.num_generations * args.prompts_per_step >= 16
+    smollm2 = conf.stem.endswith("_smollm2")
+    assert args.lora == smollm2  # the mini text model is trained whole, SmolLM2 through LoRA
+    if conf.parent.name == "lalm":  # the mini_smollm2 rows are run by the README's command
+        named_in = RECIPE / ("README.md" if smollm2 else "run.sh")
+        assert f"conf/lalm/{conf.name}" in named_in.read_text()
+
+
+@pytest.mark.parametrize(
+    "conf", sorted((RECIPE / "conf" / "lalm").glob("sft_*.yaml")), ids=lambda p: p.name
+)
+def test_sft_configs_are_train_sft_options_of_their_model_kind(conf):
+    """conf/lalm/sft_<kind>.yaml is a valid train_sft config of the model kind run.sh's
+    --lalm_model <kind> picks it for: the mini text model trains whole, SmolLM2 through LoRA."""
+    kind = conf.stem.removeprefix("sft_")
+    config = sft_config(conf, "--task", "emo", "--format", "esr", "--label_set", "mini_emo",
+                        "--model", kind)  # fmt: skip
+    trained = {"mini": ["projector", "text"], "mini_smollm2": ["projector", "lora"]}[kind]
+    assert config.trainable_parts() == trained and config.select_metric == "dev_accuracy"
