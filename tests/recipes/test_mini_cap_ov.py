@@ -97,13 +97,16 @@ def test_ov1_think_format_with_dual_and_alignment_rewards(tmp_path):
 
 @pytest.mark.parametrize(
     "conf",
-    sorted((ROOT / "egs" / "mini_emo" / "cap1" / "conf" / "lalm").rglob("grpo_*.yaml"))
-    + sorted((ROOT / "egs" / "mini_emo" / "cap1" / "conf" / "lalm" / "search").glob("*.yaml"))
-    + sorted((ROOT / "egs" / "mini_emo" / "ov1" / "conf" / "lalm").rglob("grpo_*.yaml")),
+    [
+        conf
+        for recipe in ("cap1", "ov1")
+        for conf in sorted((ROOT / "egs" / "mini_emo" / recipe / "conf" / "lalm").rglob("*.yaml"))
+        if conf.name.startswith("grpo_") or conf.parent.name == "search"
+    ],
     ids=lambda p: str(p.relative_to(ROOT / "egs" / "mini_emo")),
 )
 def test_cap_and_ov_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
-    """Every GRPO config of cap1 and ov1 (run.sh's and cap1's src_dev search) parses as options of
+    """Every GRPO config of cap1 and ov1 (run.sh's and the src_dev searches') parses as options of
     emorl.bin.train_grpo, with rewards of the registry."""
     args = grpo_config_args(conf)
     spec = parse_reward_spec(with_format_option(args.rewards, "answer"))
