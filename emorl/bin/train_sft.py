@@ -54,10 +54,16 @@ def get_parser():
     return parser
 
 
-def main(argv=None) -> None:
-    args = cli.parse_args(get_parser(), argv)
+def sft_config_from_args(args) -> SftConfig:
+    """The checked SftConfig of parsed options (raises on an invalid combination)."""
     config = SftConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SftConfig)})
     config.check()
+    return config
+
+
+def main(argv=None) -> None:
+    args = cli.parse_args(get_parser(), argv)
+    config = sft_config_from_args(args)
     with Distributed(config.device) as env:  # several processes under torchrun
         if env.is_main:
             cli.setup_logging(args.exp_dir / "train.log")

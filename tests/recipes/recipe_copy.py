@@ -3,7 +3,6 @@ the tiny SFT config the audio-LM recipe tests train with, and the parsing of rec
 configs."""
 
 import argparse
-import dataclasses
 import shutil
 from pathlib import Path
 
@@ -62,6 +61,4 @@ def sft_config(conf: Path, *options: str) -> SftConfig:
         ["--config", str(conf), "--train_data", "d", "--train_targets", "t", "--dev_data", "d",
          "--dev_targets", "t", "--exp_dir", "e", *options],
     )  # fmt: skip
-    config = SftConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SftConfig)})
-    config.check()
-    return config
+    return train_sft.sft_config_from_args(args)
