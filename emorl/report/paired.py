@@ -214,3 +214,60 @@ def paired_section(runs: Sequence[Run], exp_dir: str | os.PathLike) -> str:
         )
         sections.append("\n".join([f"### {title}", "", note, "", paired_table(rows)]))
     return "\n".join(sections)
+
+
+@dataclass
+class ComparedRow:
+    """One experiment on one eval set, against the reference experiment of the same exp dir."""
+
+    exp: str
+    eval_set: str
+    mean: float
+    std: float
+    seeds: int
+    to_reference: Interval | None  # None for the reference itself, or with no common seed
+
+
+def compare_to_reference(
+    runs: Sequence[Run], reference: str, metric: Metric, confidence: float = 0.95
+) -> list[ComparedRow]:
+    """Every experiment of ``runs`` (one exp dir's) against the experiment named ``reference``,
+    per eval set: mean and std of ``metric`` over seeds (and folds), and the paired difference
+    over the seeds both have, with its interval. Rows are sorted by eval set, then best first.
+
+    A search over configs is read with it: which config is best on the dev set, and by how much
+    it beats the best comparison, paired by seed.
+    """
+    by_exp: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
+    for r in runs:
+        if metric.key not in r.scores:
+            raise ValueError(f"{r.path}: no {metric.key!r} in its scores")
+        by_exp.setdefault((r.exp, r.eval_set), {})[(r.seed, r.fold)] = float(r.scores[metric.key])
+    if not any(exp == reference for exp, _ in by_exp):
+        names = sorted({exp for exp, _ in by_exp})
+        raise ValueError(f"reference {reference!r} is none of the experiments {names}")
+    rows = []
+    for (exp, eval_set), values in by_exp.items():
+        ref = by_exp.get((reference, eval_set), {})
+        common = sorted(set(values) & set(ref))
+        interval = None
+        if exp != reference and common:
+            interval = paired_interval([values[k] - ref[k] for k in common], confidence)
+        v = np.array(list(values.values()))
+        std = float(v.std(ddof=1)) if v.size > 1 else 0.0
+        rows.append(ComparedRow(exp, eval_set, float(v.mean()), std, int(v.size), interval))
+    return sorted(rows, key=lambda row: (row.eval_set, -row.mean, row.exp))
+
+
+def compared_table(rows: Sequence[ComparedRow], metric: Metric, reference: str) -> str:
+    """The markdown table of :func:`compare_to_reference`."""
+    header = ["experiment", "eval set", "seeds", metric.header, f"Δ{metric.header} vs {reference}"]
+    body = []
+    for r in rows:
+        delta = "-"
+        if r.to_reference is not None:
+            delta = r.to_reference.format(metric.scale, metric.digits)
+        mean, std = metric.scale * r.mean, metric.scale * r.std
+        value = f"{mean:.{metric.digits}f} ± {std:.{metric.digits}f}"
+        body.append([r.exp, r.eval_set, str(r.seeds), value, delta])
+    return markdown_table(header, body)
