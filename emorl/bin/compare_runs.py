@@ -10,7 +10,7 @@ Usage:
     python -m emorl.bin.compare_runs --exp_dir exp/target_intensity/whisper_tiny.en \
         --reference adapt_pseudo_label --eval_sets tgt_dev --seeds "1 2 3"
     python -m emorl.bin.compare_runs --exp_dir exp/whisper_tiny.en --reference ser_ser \
-        --metric macro_f1 --experiments adapt_bgrpo adapt_target_norm ser_ser
+        --metric macro_f1 --experiments "adapt_bgrpo adapt_target_norm"
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main(argv=None) -> None:
     parser.add_argument("--exp_dir", type=Path, required=True, help="dir of experiment dirs")
     parser.add_argument("--reference", required=True, help="the experiment compared with")
     parser.add_argument("--eval_sets", default="", help="eval sets, space-separated (default: all)")
-    parser.add_argument("--experiments", nargs="*", default=[], help="default: every one")
+    parser.add_argument("--experiments", default="", help="space-separated (default: every one)")
     parser.add_argument("--seeds", default="", help="seeds, space-separated (default: all)")
     parser.add_argument("--metric", default="ua", help="a scores.json key of the runs' kind")
     args = cli.parse_args(parser, argv)
@@ -40,7 +40,7 @@ def main(argv=None) -> None:
     if args.seeds:
         runs = [r for r in runs if r.seed in args.seeds.split()]
     if args.experiments:
-        runs = [r for r in runs if r.exp in {*args.experiments, args.reference}]
+        runs = [r for r in runs if r.exp in {*args.experiments.split(), args.reference}]
     if not runs:
         parser.error(f"--exp_dir {args.exp_dir}: no scored run of these experiments and sets")
     kinds = {r.kind for r in runs}

@@ -84,3 +84,5 @@ def test_cli_stops_on_an_unknown_metric_or_empty_selection(tmp_path, capsys):
     with pytest.raises(SystemExit):
         compare_runs.main(["--exp_dir", str(exp), "--reference", "adapt_s_kl1", "--seeds", "9"])
     assert "no scored run" in capsys.readouterr().err
+    compare_runs.main(["--exp_dir", str(exp), "--reference", "adapt_s_kl1", "--experiments", "x"])
+    assert capsys.readouterr().out.count("adapt_") == 2  # the reference only: a header, a row
