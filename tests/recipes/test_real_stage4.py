@@ -37,12 +37,13 @@ FEW_LABELS = {
 }
 #: fixture options: CaFE's 6 folds need 6 actors
 FIXTURE_OPTIONS = {"make_cafe": {"actors": 6}}
-ADAPT_CONFS = sorted(ROOT.glob("egs/*/emo1/conf/adapt/*.yaml"))
+ADAPT_CONFS = sorted(ROOT.glob("egs/*/emo1/conf/adapt/**/*.yaml"))  # with the search dirs
 
 
-@pytest.mark.parametrize("conf", ADAPT_CONFS, ids=lambda p: "/".join(p.parts[-5:]))
+@pytest.mark.parametrize("conf", ADAPT_CONFS, ids=lambda p: str(p.relative_to(ROOT / "egs")))
 def test_adapt_configs_are_train_bgrpo_options(conf, monkeypatch):
-    monkeypatch.chdir(conf.parents[2])  # paths in the configs are relative to the recipe
+    recipe = next(d for d in conf.parents if d.name == "conf").parent
+    monkeypatch.chdir(recipe)  # paths in the configs are relative to the recipe
     parser = get_parser(train_bgrpo.__doc__)
     adaptation.add_arguments(parser)
     args = parse_args(
@@ -53,10 +54,11 @@ def test_adapt_configs_are_train_bgrpo_options(conf, monkeypatch):
     if args.unlabeled_label_map is not None:
         assert args.unlabeled_label_map.is_file()
     # every config is used: by run.sh, or by a command of the README (e.g. the *_noren configs
-    # of the few-labels protocol)
-    recipe = conf.parents[2]
+    # of the few-labels protocol; a search dir's configs, all at once by its dir)
     used_by = (recipe / "run.sh").read_text() + (recipe / "README.md").read_text()
-    assert f"conf/adapt/{conf.name}" in used_by
+    path = conf.relative_to(recipe)
+    named = path.as_posix() if path.parent.name == "adapt" else f"{path.parent.as_posix()}/*.yaml"
+    assert named in used_by
 
 
 def prepare(recipe: str, tmp_path: Path, builders: dict[str, str]) -> tuple[Path, dict]:
