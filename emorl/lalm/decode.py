@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -40,16 +40,20 @@ def decode_prompts(
     max_new_tokens: int,
     progress: bool = True,
     audio=None,
+    all_done: Callable[[bool], bool] | None = None,
 ) -> list[Decoded]:
     """Greedy completions of batches of prompts, parsed; ``audio(prompts)``, when given,
-    returns their audio tokens (else the model encodes them)."""
+    returns their audio tokens (else the model encodes them); ``all_done``: see
+    :meth:`AudioLM.generate`."""
     was_training = lm.model.training
     lm.model.eval()
     batches = list(batches)
     decoded = []
     for prompts in tqdm(batches, desc="decode", unit="batch", disable=None if progress else True):
         tokens = audio(prompts) if audio is not None else None
-        out = lm.generate(prompts, max_new_tokens=max_new_tokens, greedy=True, audio=tokens)
+        out = lm.generate(
+            prompts, max_new_tokens=max_new_tokens, greedy=True, audio=tokens, all_done=all_done
+        )
         decoded += [parse(p.utt, text, fmt, labels) for p, text in zip(prompts, out.texts)]
     lm.model.train(was_training)
     return decoded

@@ -54,7 +54,7 @@ import contextlib
 import copy
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -533,10 +533,13 @@ class AudioLM:
         audio: Sequence[torch.Tensor] | None = None,
         generator: torch.Generator | None = None,
         suppress_eos: bool = False,
+        all_done: Callable[[bool], bool] | None = None,
     ) -> Generation:
         """Sample ``group_size`` completions per prompt in one batch with a KV cache; the prompt
         (audio included) is run once per prompt and its cache repeated for the group.
-        ``suppress_eos`` never samples EOS (fixed-length timing runs)."""
+        ``suppress_eos`` never samples EOS (fixed-length timing runs). ``all_done(done)``: whether
+        every process has finished (:meth:`emorl.train.Distributed.all_done`); given, the loop
+        runs until then, as ZeRO-3 needs the same forward passes on every process."""
         self._check_context(prompts, max_new_tokens)
         if audio is None:
             audio = self.encode_audio(prompts)
@@ -567,7 +570,10 @@ class AudioLM:
             token = torch.where(finished, torch.full_like(token, self.pad_id), token)
             tokens.append(token)
             finished |= token == self.eos_id
-            if bool(finished.all()) or step == max_new_tokens - 1:
+            done = bool(finished.all())
+            if all_done is not None:
+                done = all_done(done)
+            if done or step == max_new_tokens - 1:
                 break
             attn = torch.cat([attn, torch.ones_like(attn[:, :1])], 1)
             position = position + 1

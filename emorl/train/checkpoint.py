@@ -143,6 +143,13 @@ class CheckpointManager:
         """The complete checkpoints (their .pt files), oldest first."""
         return [path for _, path in self._metas()]
 
+    @staticmethod
+    def name_of(*, epoch: int | None = None, step: int | None = None) -> str:
+        """The name of the checkpoint of ``epoch`` (``epochNNN``) or else ``step``."""
+        if epoch is None and step is None:
+            raise ValueError("a checkpoint needs an epoch or a step")
+        return f"epoch{epoch:03d}" if epoch is not None else f"step{step:08d}"
+
     def save(
         self,
         objects: dict[str, Any],
@@ -155,9 +162,7 @@ class CheckpointManager:
         dict of tensors) named after ``epoch`` (``epochNNN``) or else ``step``; ``meta`` is any
         json-able dict, given back as ``Checkpoint.meta["meta"]``. Older checkpoints beyond
         ``keep_last`` are removed. Returns the .pt path."""
-        if epoch is None and step is None:
-            raise ValueError("a checkpoint needs an epoch or a step")
-        name = f"epoch{epoch:03d}" if epoch is not None else f"step{step:08d}"
+        name = self.name_of(epoch=epoch, step=step)
         metas = self._metas()
         tensors = {key: state_of(obj) for key, obj in objects.items()}
         tensors[RNG_TORCH] = torch.get_rng_state()

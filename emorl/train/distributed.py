@@ -47,6 +47,15 @@ class Distributed:
         dist.all_reduce(t)
         return t.tolist()
 
+    def all_done(self, done: bool) -> bool:
+        """Whether ``done`` holds on every process (a loop whose passes are collective, as
+        under ZeRO-3, runs until then)."""
+        if self.world_size == 1:
+            return done
+        t = torch.tensor([int(done)], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)
+        return bool(t.item())
+
     def shard(self, items: Sequence[T]) -> list[T]:
         """This process's share of ``items``: every ``world_size``-th from its rank (it may be
         empty when there are fewer items than processes)."""
