@@ -348,6 +348,16 @@ class AudioLM:
         else:
             self.model.activation_checkpointing_disable()
 
+    def sharded_parts(self) -> dict[str, torch.nn.Module]:
+        """What DeepSpeed ZeRO-3 shards (:mod:`emorl.train.zero`): the projector, the text model
+        (its LoRA adapters included) and the head; the frozen audio tower stays replicated."""
+        inner = self.model.model
+        return {
+            "projector": inner.multi_modal_projector,
+            "text": inner.language_model,
+            "head": self.model.lm_head,
+        }
+
     def freeze_reference(self) -> None:
         """Without LoRA, keep a frozen copy of the current weights for :meth:`reference`."""
         self._frozen = copy.deepcopy(self.model).eval().requires_grad_(False)

@@ -60,7 +60,7 @@ from emorl.lalm.decode import decode_prompts
 from emorl.lalm.model import AudioLM, Prompt
 from emorl.lalm.prompts import check_task_format, instruction
 from emorl.train import CheckpointManager, Distributed, StepLogger
-from emorl.train.zero import ZeroEngine, prune_tags, zero_config
+from emorl.train.zero import ZeroEngine, restore_checkpoint, run_pass, save_checkpoint
 
 TRAINABLE = ("projector", "text", "lora", "audio")
 SELECT_METRICS = ("auto", "dev_accuracy", "dev_loss")
@@ -277,10 +277,6 @@ def target_logprobs(lm: AudioLM, prompts: list[Prompt], targets: list[str], audi
     return lm.logprobs(prompts, ids, mask, audio=tokens), mask.to(lm.device)
 
 
-def _call(fn, *args):
-    return fn(*args)
-
-
 def share_of(env: Distributed | None, utts: list[str], synced: bool) -> tuple[list[str], bool]:
     """This process's share of a batch (all of it without ``env``), and whether it is a
     stand-in: with ``synced`` (ZeRO-3, where every process must make the same module calls) a
@@ -307,7 +303,6 @@ def dev_scores(
     with ``zero`` every pass runs through DeepSpeed (and see :func:`share_of`)."""
     add = env.sum if env is not None else list
     synced = zero is not None
-    run = zero.run if zero is not None else _call
     was_training = lm.model.training
     lm.model.eval()
     shares = [share_of(env, b, synced) for b in dev.batches(config.dev_batch_size)]
@@ -315,7 +310,7 @@ def dev_scores(
     total, tokens = 0.0, 0
     for utts, stand_in in shares:
         targets = [dev.targets[u] for u in utts]
-        logp, mask = run(target_logprobs, lm, prompts(utts), targets, audio)
+        logp, mask = run_pass(zero, target_logprobs, lm, prompts(utts), targets, audio)
         if not stand_in:
             total -= float(logp.sum())
             tokens += int(mask.sum())
@@ -323,7 +318,8 @@ def dev_scores(
     scores = {"dev_loss": total / tokens}
     if config.task == "emo":
         all_done = env.all_done if synced else None
-        decoded = run(
+        decoded = run_pass(
+            zero,
             partial(decode_prompts, progress=False, audio=audio, all_done=all_done),
             lm,
             [prompts(utts) for utts, _ in shares],
@@ -359,29 +355,6 @@ def save_best(lm: AudioLM, config: SftConfig, model_dir: Path) -> None:
     }
     with atomic_write(model_dir / MODEL_TASK_FILE) as f:
         json.dump(task, f, indent=2)
-
-
-def _zero_engine(
-    lm: AudioLM, config: SftConfig, optimizer: torch.optim.Optimizer, env: Distributed
-) -> ZeroEngine:
-    """DeepSpeed ZeRO-3 over the projector, the text model and its head (the audio tower stays
-    outside, replicated and frozen)."""
-    ds_config = zero_config(
-        config.deepspeed,
-        micro_batch_per_process=math.ceil(config.batch_size / env.world_size),
-        grad_accum=config.grad_accum,
-        world_size=env.world_size,
-        max_grad_norm=config.max_grad_norm,
-        bf16=config.dtype == "bfloat16",
-        hidden_size=lm.model.config.text_config.hidden_size,
-    )
-    inner = lm.model.model
-    parts = {
-        "projector": inner.multi_modal_projector,
-        "text": inner.language_model,
-        "head": lm.model.lm_head,
-    }
-    return ZeroEngine(ds_config, parts, optimizer, env.world_size)
 
 
 def train_sft(
@@ -433,23 +406,29 @@ def train_sft(
     fingerprint = {**(fingerprint or {}), "tokenizer": tokenizer_md5}
     zero = None
     if config.deepspeed:
-        zero = _zero_engine(lm, config, optimizer, env)
+        zero = ZeroEngine(
+            config.deepspeed,
+            lm.sharded_parts(),
+            optimizer,
+            env.world_size,
+            micro_batch_per_process=math.ceil(config.batch_size / env.world_size),
+            grad_accum=config.grad_accum,
+            max_grad_norm=config.max_grad_norm,
+            bf16=config.dtype == "bfloat16",
+            hidden_size=lm.model.config.text_config.hidden_size,
+        )
         fingerprint["deepspeed"] = zero.config
     manager = CheckpointManager(
         exp_dir, options=asdict(config), fingerprint=fingerprint, keep_last=config.keep_last
     )
-    zero_dir = manager.dir / "zero"
     module = lm.peft if lm.peft is not None else lm.model
     objects = {"model": module, "optimizer": optimizer, "scheduler": scheduler}
-    run = _call
     if zero is not None:  # the model and optimiser state are DeepSpeed's shards
-        objects, run = {"scheduler": scheduler}, zero.run
+        objects = {"scheduler": scheduler}
     checkpoint = manager.resume(resume, clear=False)
     step, best, best_scores = 0, None, {}
     if checkpoint is not None:
-        checkpoint.restore(objects)
-        if zero is not None:
-            zero.load(zero_dir, checkpoint.path.stem)
+        restore_checkpoint(checkpoint, objects, zero, manager)
         step = checkpoint.step
         if audio is not None:  # cached as the interrupted run cached it: same batches
             first_epoch = train.batches(config.batch_size, shuffle=True, seed=config.seed, epoch=0)
@@ -490,7 +469,9 @@ def train_sft(
             logp, mask = None, None
             if utts:
                 targets = [train.targets[u] for u in utts]
-                logp, mask = run(target_logprobs, lm, train_prompts(utts), targets, audio)
+                logp, mask = run_pass(
+                    zero, target_logprobs, lm, train_prompts(utts), targets, audio
+                )
             n = int(mask.sum()) if mask is not None and not stand_in else 0
             n_all = int(env.sum([n])[0])  # the micro-batch's target tokens over all processes
             if logp is not None:
@@ -544,13 +525,8 @@ def train_sft(
         if env.is_main:
             logger.log(row)
         if step % config.save_every == 0 or step == total_steps:
-            if zero is not None:  # every process writes its shards first
-                zero.save(zero_dir, manager.name_of(step=step))
-                env.barrier()
-            if env.is_main:
-                manager.save(objects, step=step, meta={"best": best, "best_scores": best_scores})
-                if zero is not None:
-                    prune_tags(zero_dir, [path.stem for path in manager.paths()])
+            meta = {"best": best, "best_scores": best_scores}
+            save_checkpoint(manager, objects, env, zero, step=step, meta=meta)
     progress.close()
     if env.is_main:
         logger.close()

@@ -96,6 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", type=cli.str2bool, default=False, help="continue a stopped run")
     g.add_argument("--keep_checkpoints", type=int, default=2, help="checkpoints kept")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    g.add_argument(
+        "--deepspeed", help="a DeepSpeed ZeRO-3 JSON file (default: plain data parallel)"
+    )
 
 
 def task_of(args: argparse.Namespace) -> dict:
@@ -187,11 +190,13 @@ def _run(args: argparse.Namespace, exp_dir: Path, env: Distributed) -> None:
         label_set=task["label_set"],
         options={k: v for k, v in options.items() if k not in ignored},
         fingerprint=input_fingerprint(args, dataset),
+        deepspeed=args.deepspeed,
     )
-    GRPOTrainer(lm, dataset, config, settings, env).train()
-    if not env.is_main:
-        return
-    lm.save(exp_dir / "model")
-    with atomic_write(exp_dir / "model" / MODEL_TASK_FILE) as f:
-        json.dump(task, f, indent=2)
-    logging.info("model written to %s", exp_dir / "model")
+    trainer = GRPOTrainer(lm, dataset, config, settings, env)
+    trainer.train()
+    with trainer.gathered():
+        if env.is_main:
+            lm.save(exp_dir / "model")
+            with atomic_write(exp_dir / "model" / MODEL_TASK_FILE) as f:
+                json.dump(task, f, indent=2)
+            logging.info("model written to %s", exp_dir / "model")

@@ -69,6 +69,13 @@ and the gradients are summed by an all-reduce before clipping, so every process 
 optimiser step. Sampling uses one generator per process, seeded by the seed, the step and the rank
 (the seed and the step alone with one process): a run is reproducible for a given number of
 processes, but two processes sample other completions than one. Only rank 0 logs and saves.
+
+DeepSpeed ZeRO-3 (``RunSettings.deepspeed``: a JSON file, :mod:`emorl.train.zero`): the projector
+and the text model (LoRA adapters included) are sharded over the processes. Every process then
+makes the same module calls: the projector maps a process's audio in one call, sampling runs until
+every process's completions have ended, and a process with fewer micro-batches of active groups
+than another runs zero-weighted stand-in passes. DeepSpeed reduces the gradients, clips them and
+steps; each checkpoint adds every process's shards.
 """
 
 from __future__ import annotations
@@ -96,6 +103,7 @@ from emorl.metrics.caption import detect_language, distinct_n, tokenize
 from emorl.rl import grpo
 from emorl.rl.rewards import build_rewards, parse_reward_spec
 from emorl.train import CheckpointManager, Distributed, StepLogger
+from emorl.train.zero import ZeroEngine, restore_checkpoint, run_pass, save_checkpoint
 
 SCALE_REWARDS = ("group", "batch", "none")
 LOSS_TYPES = grpo.AVERAGES
@@ -277,10 +285,15 @@ def tower_states(lm: AudioLM, prompts: Sequence[Prompt]) -> list[torch.Tensor]:
     return out
 
 
-def project(lm: AudioLM, states: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+def project(
+    lm: AudioLM, states: Sequence[torch.Tensor], batched: bool = False
+) -> list[torch.Tensor]:
     """Audio tokens from tower states through the current model's projector (inside
-    ``lm.reference()``: the reference's)."""
+    ``lm.reference()``: the reference's), once per clip, or in one call with ``batched`` (ZeRO-3:
+    the same calls on every process)."""
     projector = lm.model.model.multi_modal_projector
+    if batched:
+        return list(projector(torch.cat(list(states))).split([len(s) for s in states]))
     return [projector(s) for s in states]
 
 
@@ -296,6 +309,7 @@ class RunSettings:
     label_set: Sequence[str] | None = None
     options: dict = field(default_factory=dict)
     fingerprint: dict = field(default_factory=dict)
+    deepspeed: str | None = None  # a DeepSpeed ZeRO-3 JSON file (emorl.train.zero)
 
 
 class GRPOTrainer:
@@ -345,6 +359,19 @@ class GRPOTrainer:
         self.trained = {"model": lm.peft if lm.peft is not None else lm.model}
         # the replicas start equal (a LoRA adapter is initialised from each process's generator)
         self.env.broadcast_parameters(self.trained["model"])
+        self.zero = None
+        if run.deepspeed:
+            self.zero = ZeroEngine(
+                run.deepspeed,
+                lm.sharded_parts(),
+                self.optimizer,
+                self.env.world_size,
+                micro_batch_per_process=math.ceil(config.prompts_per_step / self.env.world_size),
+                grad_accum=config.gradient_accumulation_steps,
+                max_grad_norm=config.max_grad_norm,
+                bf16=lm.dtype_name == "bfloat16",
+                hidden_size=lm.model.config.text_config.hidden_size,
+            )
 
     # ------------------------------------------------------------------ one step
     def step(self, step: int) -> dict:
@@ -419,19 +446,24 @@ class GRPOTrainer:
         """``num_generations`` sampled completions per prompt (a
         :class:`~emorl.lalm.model.Generation`), from a generator seeded by the seed, the step and
         the process's rank."""
-        c, env = self.config, self.env
+        c, env, synced = self.config, self.env, self.zero is not None
         seed = (self.run.seed * 1_000_003 + step) * env.world_size + env.rank
         generator = torch.Generator(device=self.lm.device).manual_seed(seed)
-        with torch.no_grad():
+
+        def sample():
             return self.lm.generate(
                 prompts,
                 group_size=c.num_generations,
                 max_new_tokens=c.max_completion_length,
                 temperature=c.temperature,
                 top_p=c.top_p,
-                audio=project(self.lm, states),
+                audio=project(self.lm, states, batched=synced),
                 generator=generator,
+                all_done=env.all_done if synced else None,
             )
+
+        with torch.no_grad():
+            return run_pass(self.zero, sample)
 
     def _answer_stats(self, answers: list[str]) -> dict:
         """Signs of reward hacking in the step's answers: ``answer_words``, their mean number of
@@ -466,25 +498,34 @@ class GRPOTrainer:
             if active
             else []
         )
+        stand_in = [False] * len(chunks)
+        if self.zero is not None:  # as many passes as the busiest process: stand-ins, weight 0
+            missing = max(env.gather(len(chunks))) - len(chunks)
+            chunks, stand_in = chunks + [[0]] * missing, stand_in + [True] * missing
 
         def batch_of(chunk):
             rows = torch.tensor([g * G + k for g in chunk for k in range(G)], device=lm.device)
             return [prompts[g] for g in chunk], [states[g] for g in chunk], ids[rows.cpu()], rows
 
+        def logprobs(chunk):
+            ps, ss, cids, rows = batch_of(chunk)
+            audio = project(lm, ss, batched=self.zero is not None)
+            return lm.logprobs(ps, cids, mask[rows], G, audio=audio)
+
         ref = [None] * len(chunks)
         if c.beta > 0:
             with torch.no_grad(), lm.reference():
                 for i, chunk in enumerate(chunks):
-                    ps, ss, cids, rows = batch_of(chunk)
-                    ref[i] = lm.logprobs(ps, cids, mask[rows], G, audio=project(lm, ss))
+                    ref[i] = run_pass(self.zero, logprobs, chunk)
         old = [None] * len(chunks)
         sums = {"loss": 0.0, "kl": 0.0, "clip_fraction": 0.0}
         weight_total = 0.0
         for iteration in range(c.num_iterations):
-            self.optimizer.zero_grad(set_to_none=True)
+            if self.zero is None:  # DeepSpeed zeroes its gradients in its step
+                self.optimizer.zero_grad(set_to_none=True)
             for i, chunk in enumerate(chunks):
-                ps, ss, cids, rows = batch_of(chunk)
-                logp = lm.logprobs(ps, cids, mask[rows], G, audio=project(lm, ss))
+                rows = batch_of(chunk)[3]
+                logp = run_pass(self.zero, logprobs, chunk)
                 if iteration == 0 and c.num_iterations > 1:
                     old[i] = logp.detach()
                 loss, part = grpo.clipped_policy_loss(
@@ -500,7 +541,13 @@ class GRPOTrainer:
                 # weights over the whole batch: skipped groups count in the normalisation
                 tokens = mask[rows].sum()
                 share = len(rows) / num_rows if c.loss_type == "sequence" else tokens / num_tokens
-                (loss * share).backward()
+                if stand_in[i]:  # ZeRO-3: the other processes' passes, without gradient
+                    self.zero.backward(loss * 0.0)
+                    continue
+                if self.zero is not None:
+                    self.zero.backward(loss * share)
+                else:
+                    (loss * share).backward()
                 w = float(tokens)
                 weight_total += w
                 sums["loss"] += float(loss.detach()) * w
@@ -511,6 +558,9 @@ class GRPOTrainer:
             # DistributedDataParallel: the loss is not one module(x) call (AudioLM.logprobs runs
             # the projector, the text model and the head separately, and the reference pass runs
             # the same modules without gradient), and a process may have no active group at all.
+            if self.zero is not None:
+                norm = self.zero.step()
+                continue
             env.all_reduce_grads(self.params)
             norm = torch.nn.utils.clip_grad_norm_(
                 self.params, c.max_grad_norm if c.max_grad_norm > 0 else math.inf
@@ -525,15 +575,24 @@ class GRPOTrainer:
         return stats
 
     # ------------------------------------------------------------------ the run
+    def gathered(self):
+        """A context in which the whole model is on every process (ZeRO-3: its shards gathered),
+        to save it."""
+        return self.zero.gathered() if self.zero is not None else contextlib.nullcontext()
+
     def train(self) -> list[dict]:
         """Run (or resume) up to ``max_steps``; the log rows of the steps run here."""
         c, run = self.config, self.run
         options = {"grpo": asdict(c), "label_set": self.label_set, "seed": run.seed, **run.options}
-        manager = CheckpointManager(run.exp_dir, options, run.fingerprint, run.keep_checkpoints)
+        fingerprint = dict(run.fingerprint)
+        objects = {**self.trained, "optimizer": self.optimizer}
+        if self.zero is not None:  # the model and optimiser state are DeepSpeed's shards
+            fingerprint["deepspeed"], objects = self.zero.config, {}
+        manager = CheckpointManager(run.exp_dir, options, fingerprint, run.keep_checkpoints)
         saved = manager.resume(run.resume, clear=False)
         start = 1
         if saved is not None:
-            saved.restore({**self.trained, "optimizer": self.optimizer})
+            restore_checkpoint(saved, objects, self.zero, manager)
             start = saved.step + 1
         env = self.env
         env.barrier()  # every process has read the checkpoint before rank 0 may remove it
@@ -547,20 +606,19 @@ class GRPOTrainer:
             for step in range(start, c.max_steps + 1):
                 row = self.step(step)
                 rows.append(row)
-                if not env.is_main:
-                    continue
-                log.log(row)
-                logging.info(
-                    "step %d/%d: reward %.3f (std %.3f), kl %.4g, zero-adv groups %.2f, %.1f s",
-                    step,
-                    c.max_steps,
-                    row["reward"],
-                    row["reward_std"],
-                    row["kl"],
-                    row["zero_adv_frac"],
-                    row["time_step"],
-                )
+                if env.is_main:
+                    log.log(row)
+                    logging.info(
+                        "step %d/%d: reward %.3f (std %.3f), kl %.4g, zero-adv groups %.2f, %.1f s",
+                        step,
+                        c.max_steps,
+                        row["reward"],
+                        row["reward_std"],
+                        row["kl"],
+                        row["zero_adv_frac"],
+                        row["time_step"],
+                    )
                 if step % c.save_steps == 0 or step == c.max_steps:
-                    manager.save({**self.trained, "optimizer": self.optimizer}, step=step)
+                    save_checkpoint(manager, objects, env, self.zero, step=step)
         env.barrier()  # the checkpoints are complete before any process returns
         return rows

@@ -1,15 +1,16 @@
-"""DeepSpeed ZeRO-3 for emorl's SFT trainer: the text model's parameters, gradients and optimiser
-state sharded over the processes (``--deepspeed ds_zero3.json``).
+"""DeepSpeed ZeRO-3 for emorl's SFT and GRPO trainers: the audio-LM's parameters, gradients and
+optimiser state sharded over the processes (``--deepspeed ds_zero3.json``).
 
-The trainer calls the model's parts one by one (projector, embeddings, text layers, head) instead
+The trainers call the model's parts one by one (projector, embeddings, text layers, head) instead
 of one ``module(x)``. ZeRO-3 gathers a module's shards in hooks on every submodule, so that works
 under one condition: **every process runs the same sequence of module calls**, because each
 gather is a collective operation and a process that skips one leaves the others waiting forever.
-The SFT trainer keeps that condition by giving a process whose share of a batch is empty one
-zero-weighted utterance, by projecting a batch's audio in one call, and by generating until every
-process has finished (:meth:`Distributed.all_done`). The frozen audio tower stays outside
-DeepSpeed, replicated on every process: its output is cached once per utterance, so processes
-that hit the cache and processes that do not would call it a different number of times.
+The trainers keep that condition: a process with less to do than the others (an empty share of
+a batch; fewer groups to learn from in a GRPO step) runs zero-weighted stand-in passes; a batch's
+audio goes through the projector in one call; generation runs until every process has finished
+(:meth:`Distributed.all_done`). The frozen audio tower stays outside DeepSpeed
+(:meth:`AudioLM.sharded_parts`), replicated on every process: its output is cached or computed
+once per clip, a different number of times on different processes.
 
 The DeepSpeed file may leave values to the trainer as ``"auto"`` (the convention of transformers'
 integration): the batch sizes and gradient accumulation, ``gradient_clipping`` (the trainer's
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import socket
@@ -36,7 +38,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from emorl.train.checkpoint import Checkpoint, CheckpointManager
+from emorl.train.distributed import Distributed
+
 AUTO = "auto"
+ZERO_DIR = "zero"  # the shards' dir in a run's checkpoints/
 
 
 class ZeroConfigError(ValueError):
@@ -121,16 +127,20 @@ class _Parts(nn.Module):
 
 class ZeroEngine:
     """A DeepSpeed ZeRO-3 engine over ``parts`` (name -> module) with the trainer's ``optimizer``
-    (a torch optimiser of the trainable ``params``, all inside ``parts``)."""
+    (a torch optimiser of trainable parameters, all inside ``parts``), configured by the file
+    ``path`` and the trainer's options (:func:`zero_config`)."""
 
     def __init__(
         self,
-        config: dict,
+        path: str | os.PathLike,
         parts: dict[str, nn.Module],
         optimizer: torch.optim.Optimizer,
         world_size: int,
+        **options,
     ):
         import deepspeed  # an optional dependency: only runs with --deepspeed need it
+
+        config = zero_config(path, world_size=world_size, **options)
 
         if not torch.distributed.is_initialized():  # one process, without torchrun
             for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1")):
@@ -157,9 +167,10 @@ class ZeroEngine:
 
     def step(self) -> float:
         """Reduce the accumulated gradients, clip them and take the optimiser step; returns the
-        gradient norm before clipping."""
+        gradient norm before clipping (NaN when DeepSpeed computed none: no clipping)."""
         self.engine.step()
-        return float(self.engine.get_global_grad_norm())
+        norm = self.engine.get_global_grad_norm()
+        return math.nan if norm is None else float(norm)
 
     @contextlib.contextmanager
     def gathered(self) -> Iterator[None]:
@@ -181,6 +192,43 @@ class ZeroEngine:
         )
         if path is None:
             raise FileNotFoundError(f"{directory / tag}: no DeepSpeed checkpoint")
+
+
+def run_pass(zero: ZeroEngine | None, fn: Callable, *args):
+    """``fn(*args)``, a pass of the model: through ``zero``'s engine when there is one."""
+    return fn(*args) if zero is None else zero.run(fn, *args)
+
+
+def restore_checkpoint(
+    checkpoint: Checkpoint, objects: dict, zero: ZeroEngine | None, manager: CheckpointManager
+) -> None:
+    """Restore ``objects`` and the random generators from ``checkpoint``, and with ``zero`` this
+    process's shards saved beside it by :func:`save_checkpoint`."""
+    checkpoint.restore(objects)
+    if zero is not None:
+        zero.load(manager.dir / ZERO_DIR, checkpoint.path.stem)
+
+
+def save_checkpoint(
+    manager: CheckpointManager,
+    objects: dict,
+    env: Distributed,
+    zero: ZeroEngine | None,
+    *,
+    step: int,
+    meta: dict | None = None,
+) -> None:
+    """The checkpoint of ``step`` (every process calls it): with ``zero`` every process first
+    writes its shards into ``checkpoints/zero/<name>/``; then rank 0 writes ``objects`` (the
+    manager's files, whose json makes the checkpoint complete) and removes the shards of the
+    checkpoints it dropped."""
+    if zero is not None:
+        zero.save(manager.dir / ZERO_DIR, manager.name_of(step=step))
+        env.barrier()
+    if env.is_main:
+        manager.save(objects, step=step, meta=meta)
+        if zero is not None:
+            prune_tags(manager.dir / ZERO_DIR, [path.stem for path in manager.paths()])
 
 
 def prune_tags(directory: Path, keep: Sequence[str]) -> None:

@@ -30,7 +30,7 @@ skip_grpo=false      # true: leave out stage 4 (GRPO)
 force=false          # redo units even when their .done marker matches (never resuming training)
 nj=2                 # parallel decoding jobs
 ngpu=0               # GPUs per training job (>1: torchrun data parallel, one process per GPU)
-deepspeed=           # SFT (stage 3) under DeepSpeed ZeRO-3: its JSON file, e.g. conf/ds_zero3.json
+deepspeed=           # SFT and GRPO under DeepSpeed ZeRO-3: its JSON file, e.g. conf/ds_zero3.json
 seeds="1"            # one model per seed; results are reported as mean +- std
 seed_jobs=1          # seeds trained at once in stages 3-4, each on its share of the CPU cores
 python=python3
@@ -131,15 +131,18 @@ fi
 
 if run_stage 4 "${skip_grpo}" && [ -n "${grpo_configs}" ]; then
     log "Stage 4: GRPO of the SFT models (${grpo_configs}), seeds ${seeds}"
+    grpo_opts=
+    [ -z "${deepspeed}" ] || grpo_opts="--deepspeed ${deepspeed}"
     for grpo_config in ${grpo_configs}; do
         for seed in ${seeds}; do
             init=$(sft_exp_of "${seed}")
             exp=$(grpo_exp_of "${grpo_config}" "${seed}")
             [ -f "${init}/model/task.json" ] || { log "Error: ${init}/model missing; run stage 3 first"; exit 1; }
-            deps="$(find "${init}/model" -type f | sort) ${datadir}/${train_set}/wav.scp ${datadir}/${train_set}/utt2emo ${datadir}/${train_set}/utt2caption ${datadir}/${train_set}/utt2ovlabels" \
+            deps="$(find "${init}/model" -type f | sort) ${datadir}/${train_set}/wav.scp ${datadir}/${train_set}/utt2emo ${datadir}/${train_set}/utt2caption ${datadir}/${train_set}/utt2ovlabels ${deepspeed}" \
             start_job "${seed_jobs}" run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
                 $(train_launcher) emorl.bin.train_grpo --config ${grpo_config} --init_model ${init}/model \
-                    --train_data ${datadir}/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume}"
+                    --train_data ${datadir}/${train_set} --exp_dir ${exp} --seed ${seed} --resume ${resume} \
+                    ${grpo_opts}"
         done
     done
     wait_jobs
