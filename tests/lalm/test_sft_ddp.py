@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -107,9 +108,11 @@ def test_two_processes_resume_after_step_two_bit_exactly(tiny_whisper, tmp_path)
     make_data_dir(tmp_path, "train", 12)
     make_data_dir(tmp_path, "dev", 6, seed=100)
     run_processes(resume_worker, 2, tmp_path, tiny_whisper, "full", False)
-    run_processes(resume_worker, 2, tmp_path, tiny_whisper, "cut", False)
-    for suffix in (".pt", ".json"):  # interrupted after step 2
-        (tmp_path / "cut" / "checkpoints" / f"step00000003{suffix}").unlink()
+    # Interrupted after step 2: step 3's checkpoint, model and scores never happened.
+    shutil.copytree(tmp_path / "full", tmp_path / "cut")
+    shutil.rmtree(tmp_path / "cut" / "model")
+    for path in ("best.json", "checkpoints/step00000003.pt", "checkpoints/step00000003.json"):
+        (tmp_path / "cut" / path).unlink()
     run_processes(resume_worker, 2, tmp_path, tiny_whisper, "cut", True)
     full = AudioLM.load(tmp_path / "full" / "model").model.state_dict()
     resumed = AudioLM.load(tmp_path / "cut" / "model").model.state_dict()
