@@ -27,6 +27,12 @@ def _entry(rank: int, worker, world_size: int, port: int, args: tuple) -> None:
     )
     torch.set_num_threads(1)
     worker(rank, *args)
+    # Leave as the command-line tools leave (emorl.train.Distributed.close): a process that exits
+    # with a live process group can abort at exit (seen once under DeepSpeed: "terminate called
+    # without an active exception", SIGABRT, after the run had finished).
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 def run_processes(worker, world_size: int, *args) -> None:

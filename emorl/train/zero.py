@@ -151,9 +151,7 @@ class ZeroEngine:
         self.config = config
         self.world_size = world_size
         self.root = _Parts(parts)
-        self.engine, self.optimizer, _, _ = deepspeed.initialize(
-            model=self.root, optimizer=optimizer, config=config
-        )
+        self.engine, *_ = deepspeed.initialize(model=self.root, optimizer=optimizer, config=config)
 
     def run(self, fn: Callable, *args):
         """``fn(*args)``, a pass of the model, as a forward of DeepSpeed's engine: the engine
@@ -174,7 +172,8 @@ class ZeroEngine:
 
     @contextlib.contextmanager
     def gathered(self) -> Iterator[None]:
-        """Every shard gathered on every process (to save the whole model), then re-sharded."""
+        """Every shard gathered on every process (to save the whole model), then re-sharded:
+        for that moment every process holds the whole model."""
         import deepspeed
 
         with deepspeed.zero.GatheredParameters(list(self.root.parameters())):
