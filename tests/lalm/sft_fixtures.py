@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import soundfile
 from lalm_fixtures import synth_wave
 
 from emorl.data.datadir import DataDir
+from emorl.lalm.data import LalmDataset
 from emorl.lalm.prompts import render_target
 from emorl.lalm.sft import SftConfig
 from emorl.lalm.targets import write_targets
@@ -53,3 +55,21 @@ def tiny_config(whisper: Path, **options) -> SftConfig:
     )  # fmt: skip
     values.update(options)
     return SftConfig(**values)
+
+
+def datasets(root: Path) -> tuple[LalmDataset, LalmDataset]:
+    """The training and dev sets of ``make_data_dir(root, "train")`` and ``(root, "dev")``."""
+    return (
+        LalmDataset.from_dir(root / "train", "emo", root / "train" / "targets"),
+        LalmDataset.from_dir(root / "dev", "emo", root / "dev" / "targets"),
+    )
+
+
+def cut_after(full: Path, cut: Path, step: int) -> None:
+    """``cut``: a copy of the finished SFT run ``full`` as if interrupted after ``step``, whose
+    next step was its last: that step's checkpoint, model and scores never happened."""
+    shutil.copytree(full, cut)
+    shutil.rmtree(cut / "model")
+    name = f"checkpoints/step{step + 1:08d}"
+    for path in ("best.json", f"{name}.pt", f"{name}.json"):
+        (cut / path).unlink()

@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import torch
-from sft_fixtures import make_data_dir, tiny_config
+from sft_fixtures import cut_after, datasets, make_data_dir, tiny_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from multiproc import run_processes  # noqa: E402
 
 from emorl.lalm import sft  # noqa: E402
-from emorl.lalm.data import LalmDataset  # noqa: E402
 from emorl.lalm.model import AudioLM  # noqa: E402
 
 # Uneven shards on purpose: batches of 5 of 12 utterances are 5, 5, 2 (3 + 2 and 1 + 1 utterances
 # per process), and 2 micro-batches per step.
 OPTIONS = dict(batch_size=5, grad_accum=2, max_steps=3, eval_every=3, save_every=3)
-
-
-def datasets(root: Path):
-    return (
-        LalmDataset.from_dir(root / "train", "emo", root / "train" / "targets"),
-        LalmDataset.from_dir(root / "dev", "emo", root / "dev" / "targets"),
-    )
 
 
 def trained_state(lm) -> dict[str, torch.Tensor]:
@@ -108,11 +99,7 @@ def test_two_processes_resume_after_step_two_bit_exactly(tiny_whisper, tmp_path)
     make_data_dir(tmp_path, "train", 12)
     make_data_dir(tmp_path, "dev", 6, seed=100)
     run_processes(resume_worker, 2, tmp_path, tiny_whisper, "full", False)
-    # Interrupted after step 2: step 3's checkpoint, model and scores never happened.
-    shutil.copytree(tmp_path / "full", tmp_path / "cut")
-    shutil.rmtree(tmp_path / "cut" / "model")
-    for path in ("best.json", "checkpoints/step00000003.pt", "checkpoints/step00000003.json"):
-        (tmp_path / "cut" / path).unlink()
+    cut_after(tmp_path / "full", tmp_path / "cut", step=2)
     run_processes(resume_worker, 2, tmp_path, tiny_whisper, "cut", True)
     full = AudioLM.load(tmp_path / "full" / "model").model.state_dict()
     resumed = AudioLM.load(tmp_path / "cut" / "model").model.state_dict()

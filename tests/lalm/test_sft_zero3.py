@@ -5,19 +5,17 @@ same batches; a run cut after step 2 resumes from its shards to the same model."
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from sft_fixtures import make_data_dir, tiny_config
+from sft_fixtures import cut_after, datasets, make_data_dir, tiny_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from multiproc import run_processes  # noqa: E402
 
 from emorl.lalm import sft  # noqa: E402
-from emorl.lalm.data import LalmDataset  # noqa: E402
 from emorl.lalm.model import AudioLM  # noqa: E402
 
 pytest.importorskip("deepspeed")
@@ -27,13 +25,6 @@ DS_CONFIG = ROOT / "egs" / "TEMPLATE" / "lalm1" / "conf" / "ds_zero3.json"
 # Uneven shards on purpose: batches of 5 of 11 utterances are 5, 5, 1; with 2 processes the last
 # batch leaves one process a zero-weighted stand-in. 2 micro-batches per step.
 OPTIONS = dict(batch_size=5, grad_accum=2, max_steps=3, eval_every=3, save_every=1)
-
-
-def datasets(root: Path):
-    return (
-        LalmDataset.from_dir(root / "train", "emo", root / "train" / "targets"),
-        LalmDataset.from_dir(root / "dev", "emo", root / "dev" / "targets"),
-    )
 
 
 def zero3_worker(rank: int, root: Path, whisper: Path, exp: str, resume: bool, **extra) -> None:
@@ -61,11 +52,7 @@ def runs(tiny_whisper, tmp_path_factory) -> Path:
     best = sft.train_sft(tiny_config(tiny_whisper, **OPTIONS), train, dev, root / "one")
     (root / "one_best.json").write_text(json.dumps(best))
     run_processes(zero3_worker, 2, root, tiny_whisper, "zero", False)
-    # Interrupted after step 2: step 3's checkpoint, model and scores never happened.
-    shutil.copytree(root / "zero", root / "cut")
-    shutil.rmtree(root / "cut" / "model")
-    for path in ("best.json", "checkpoints/step00000003.pt", "checkpoints/step00000003.json"):
-        (root / "cut" / path).unlink()
+    cut_after(root / "zero", root / "cut", step=2)
     run_processes(zero3_worker, 2, root, tiny_whisper, "cut", True)
     lora = tiny_config(tiny_whisper, trainable="projector,lora", **OPTIONS)
     sft.train_sft(lora, train, dev, root / "lora_one")
