@@ -122,3 +122,12 @@ def encode(tower, projector, windows: Sequence[AudioWindow]) -> list[torch.Tenso
     x = tower.avg_pooler(x.permute(0, 2, 1)).permute(0, 2, 1)
     x = projector(tower.layer_norm(x))
     return [x[i, : w.num_tokens] for i, w in enumerate(windows)]
+
+
+def project(projector, states: Sequence[torch.Tensor], batched: bool = False) -> list[torch.Tensor]:
+    """Audio tokens of each clip's tower output ``states``: the projector once per clip, or once
+    for all with ``batched`` (ZeRO-3 needs the same module calls on every process, whatever the
+    number of clips; the results differ in their last bits)."""
+    if batched:
+        return list(projector(torch.cat(list(states))).split([len(s) for s in states]))
+    return [projector(s) for s in states]

@@ -263,10 +263,7 @@ class FrozenTowerCache:
         """The projected audio tokens of each prompt (gradients flow into the projector)."""
         self.encode(prompts)
         projector = self.lm.model.model.multi_modal_projector
-        if self.batched:
-            hidden = [self.hidden[p.utt] for p in prompts]
-            return list(projector(torch.cat(hidden)).split([len(h) for h in hidden]))
-        return [projector(self.hidden[p.utt]) for p in prompts]
+        return audio_lib.project(projector, [self.hidden[p.utt] for p in prompts], self.batched)
 
 
 def target_logprobs(lm: AudioLM, prompts: list[Prompt], targets: list[str], audio=None):

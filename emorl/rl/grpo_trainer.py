@@ -291,10 +291,7 @@ def project(
     """Audio tokens from tower states through the current model's projector (inside
     ``lm.reference()``: the reference's), once per clip, or in one call with ``batched`` (ZeRO-3:
     the same calls on every process)."""
-    projector = lm.model.model.multi_modal_projector
-    if batched:
-        return list(projector(torch.cat(list(states))).split([len(s) for s in states]))
-    return [projector(s) for s in states]
+    return audio_lib.project(lm.model.model.multi_modal_projector, states, batched)
 
 
 @dataclass
