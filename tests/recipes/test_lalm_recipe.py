@@ -174,12 +174,16 @@ def test_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
 
 
 @pytest.mark.parametrize(
-    "conf", sorted((RECIPE / "conf" / "lalm").glob("sft_*.yaml")), ids=lambda p: p.name
+    "conf",
+    sorted((RECIPE / "conf" / "lalm").glob("sft_*.yaml"))
+    + sorted((RECIPE / "conf" / "lalm" / "search" / "sft").glob("*.yaml")),
+    ids=lambda p: str(p.relative_to(RECIPE)),
 )
 def test_sft_configs_are_train_sft_options_of_their_model_kind(conf):
     """conf/lalm/sft_<kind>.yaml is a valid train_sft config of the model kind run.sh's
-    --lalm_model <kind> picks it for: the mini text model trains whole, SmolLM2 through LoRA."""
-    kind = conf.stem.removeprefix("sft_")
+    --lalm_model <kind> picks it for: the mini text model trains whole, SmolLM2 through LoRA.
+    The SFT variants of the README's searches (conf/lalm/search/sft/) are mini ones."""
+    kind = "mini" if conf.parent.name == "sft" else conf.stem.removeprefix("sft_")
     config = sft_config(conf, "--task", "emo", "--format", "esr", "--label_set", "mini_emo",
                         "--model", kind)  # fmt: skip
     trained = {"mini": ["projector", "text"], "mini_smollm2": ["projector", "lora"]}[kind]
