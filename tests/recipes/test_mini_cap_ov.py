@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args
+from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args, sft_config
 
 from emorl.rl.grpo_trainer import with_format_option
 from emorl.rl.rewards import parse_reward_spec, reward_names
@@ -112,3 +112,22 @@ def test_cap_and_ov_grpo_configs_are_train_grpo_options_with_known_rewards(conf)
     spec = parse_reward_spec(with_format_option(args.rewards, "answer"))
     assert spec and set(spec) <= set(reward_names())
     assert args.max_steps > 0 and args.num_generations >= 2
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        conf
+        for recipe in ("cap1", "ov1")
+        for conf in sorted(
+            (ROOT / "egs" / "mini_emo" / recipe / "conf" / "lalm").rglob("sft_*.yaml")
+        )
+    ],
+    ids=lambda p: str(p.relative_to(ROOT / "egs" / "mini_emo")),
+)
+def test_cap_and_ov_sft_configs_are_train_sft_options(conf):
+    """Every SFT config of cap1 and ov1 (run.sh's and the README searches') is a valid train_sft
+    config of the mini model: projector and text model trained, the best step by dev loss."""
+    task = {"cap1": "cap", "ov1": "ov"}[conf.relative_to(ROOT / "egs" / "mini_emo").parts[0]]
+    config = sft_config(conf, "--task", task, "--format", "answer", "--model", "mini")
+    assert config.trainable_parts() == ["projector", "text"] and config.select_metric == "dev_loss"
