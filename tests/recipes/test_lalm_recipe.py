@@ -139,6 +139,36 @@ def test_ngpu_2_starts_sft_and_grpo_as_two_processes(tmp_path):
     assert len((grpo / "train_log.csv").read_text().splitlines()) == 1 + 2
 
 
+@pytest.mark.slow
+def test_sft_fraction_trains_sft_on_a_split_and_grpo_on_the_whole_set(tmp_path):
+    """--sft_fraction 0.5 (cold start): SFT on a stratified half of src_train, GRPO on all of it."""
+    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
+    (recipe / "conf" / "lalm" / "sft_tiny.yaml").write_text(TINY_SFT)
+    (recipe / "conf" / "lalm" / "grpo_tiny.yaml").write_text(TINY_GRPO)
+    data = run(recipe, "--stage", "1", "--stop_stage", "1")
+    assert data.returncode == 0, data.stderr[-3000:]
+
+    opts = LALM + " --sft_fraction 0.5"
+    first = run(recipe, "--stage", "5", "--stop_stage", "6", "--lalm_opts", opts)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    split = recipe / "dump" / "lalm_targets" / "emo_answer" / "src_train_frac0.5_seed1"
+    half = (split / "data" / "utt2emo").read_text().splitlines()
+    rest = (split / "rest" / "utt2spk").read_text().splitlines()
+    assert len(half) == len(rest) == 18
+    assert len({line.split()[1] for line in half}) == 6  # every class is in the SFT half
+    sft = recipe / "exp" / "lalm_mini_sft_tiny_answer_frac0.5" / "seed1"
+    assert len((sft / "train_log.csv").read_text().splitlines()) == 1 + 3  # 18 utts, batches of 8
+    assert f"--train_data {split.relative_to(recipe)}/data " in (sft / "log/command.sh").read_text()
+    grpo = recipe / "exp" / "lalm_mini_sft_tiny_answer_frac0.5_grpo_tiny" / "seed1"
+    assert "--train_data data/src_train " in (grpo / "log" / "command.sh").read_text()
+    assert (grpo / "model" / "task.json").is_file()
+
+    again = run(recipe, "--stage", "5", "--stop_stage", "6", "--lalm_opts", opts)
+    assert again.returncode == 0, again.stderr[-3000:]
+    for unit in (split, sft, grpo):
+        assert f"skip {unit.relative_to(recipe)}: done with the same command" in again.stderr
+
+
 def test_lalm_sh_names_a_bad_task_and_missing_sets(tmp_path):
     recipe = copy_recipe(RECIPE, tmp_path / "emo1")
 

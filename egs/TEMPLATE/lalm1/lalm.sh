@@ -7,7 +7,8 @@
 #   1 data     local/data.sh -> <datadir>/<set> (the recipe's own data stage; skipped when done)
 #   2 targets  automatic SFT targets of the train and dev sets in ${lalm_format}
 #              -> ${targets_dir}/<set>/targets
-#   3 sft      cold-start SFT -> exp/lalm_<model>_<sft tag>/seed<N>/model
+#   3 sft      cold-start SFT -> exp/lalm_<model>_<sft tag>/seed<N>/model (--sft_fraction F: on a
+#              split of the train set -> ${targets_dir}/<set>_frac<F>_seed<N>/data)
 #   4 grpo     GRPO of each SFT model, one run per ${grpo_configs} entry
 #              -> exp/lalm_<model>_<sft tag>_<grpo tag>/seed<N>/model
 #   5 decode   greedy decoding of the eval sets, ${nj} jobs -> <model exp>/decode_<set>
@@ -40,7 +41,9 @@ expdir=exp
 # Task and data (set by run.sh)
 task=emo             # emo, cap or ov
 label_set=           # emo: name in emorl.data.labels.LABEL_SETS or a file
-train_set=           # SFT training set
+train_set=           # SFT and GRPO training set
+sft_fraction=        # cold start, e.g. 0.5: SFT on a speaker- and class-stratified fraction of
+                     # train_set (one split per seed, emorl.bin.split_labeled); GRPO on all of it
 dev_set=             # model selection
 eval_sets=           # sets decoded and scored
 local_data_opts=     # options passed to local/data.sh
@@ -78,7 +81,7 @@ for var in train_set dev_set eval_sets; do
 done
 [ -n "${sft_config}" ] || sft_config=conf/lalm/sft_${lalm_model}.yaml
 [ -f "${sft_config}" ] || { log "Error: ${sft_config}: no such SFT config"; exit 1; }
-[ -n "${sft_tag}" ] || sft_tag=$(basename "${sft_config}" .yaml)_${lalm_format}
+[ -n "${sft_tag}" ] || sft_tag=$(basename "${sft_config}" .yaml)_${lalm_format}${sft_fraction:+_frac${sft_fraction}}
 [ -n "${targets_dir}" ] || targets_dir=dump/lalm_targets/${task}_${lalm_format}
 
 resume=true  # SFT continues from its checkpoint, if it matches its options and inputs
@@ -86,6 +89,13 @@ resume=true  # SFT continues from its checkpoint, if it matches its options and 
 model_opts="--task ${task} --format ${lalm_format}"
 [ "${task}" != emo ] || model_opts+=" --label_set ${label_set}"
 sft_exp_of() { echo "${expdir}/lalm_${lalm_model}_${sft_tag}/seed$1"; }
+sft_data_of() {  # the SFT training data dir of a seed: train_set, or its --sft_fraction split
+    if [ -n "${sft_fraction}" ]; then
+        echo "${targets_dir}/${train_set}_frac${sft_fraction}_seed$1/data"
+    else
+        echo "${datadir}/${train_set}"
+    fi
+}
 grpo_exp_of() {  # grpo_exp_of CONFIG SEED
     echo "${expdir}/lalm_${lalm_model}_${sft_tag}_$(basename "$1" .yaml)/seed$2"
 }
@@ -118,11 +128,19 @@ if run_stage 3; then
     [ -z "${deepspeed}" ] || sft_opts+=" --deepspeed ${deepspeed}"
     for seed in ${seeds}; do
         exp=$(sft_exp_of "${seed}")
-        deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets ${datadir}/${train_set}/wav.scp ${datadir}/${dev_set}/wav.scp ${deepspeed}" \
+        sft_data=$(sft_data_of "${seed}")
+        if [ -n "${sft_fraction}" ]; then  # the split's unit dir holds its data dir and the rest
+            deps="${datadir}/${train_set}/utt2spk ${datadir}/${train_set}/utt2emo" \
+            run_unit "$(dirname "${sft_data}")" ${python} -m emorl.bin.split_labeled \
+                --data_dir ${datadir}/${train_set} --fraction ${sft_fraction} --seed ${seed} \
+                --labeled_dir ${sft_data} --unlabeled_dir "$(dirname "${sft_data}")/rest"
+        fi
+        # The targets file covers all of train_set; train_sft reads those of its data dir.
+        deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets ${sft_data}/wav.scp ${datadir}/${dev_set}/wav.scp ${deepspeed}" \
         start_job "${seed_jobs}" run_unit "${exp}" bash -c "${train_cmd} --gpu ${ngpu} ${exp}/log/train.log \
             $(train_launcher) emorl.bin.train_sft --config ${sft_config} ${model_opts} \
                 --model ${lalm_model} ${sft_opts} \
-                --train_data ${datadir}/${train_set} --train_targets ${targets_dir}/${train_set}/targets \
+                --train_data ${sft_data} --train_targets ${targets_dir}/${train_set}/targets \
                 --dev_data ${datadir}/${dev_set} --dev_targets ${targets_dir}/${dev_set}/targets \
                 --exp_dir ${exp} --seed ${seed} --resume ${resume}"
     done
