@@ -38,13 +38,20 @@ def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.slow
-def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
+def tiny_recipe(tmp_path: Path, data: bool = True) -> Path:
+    """A copy of the recipe with the tiny SFT and GRPO configs; with ``data``, after stage 1."""
     recipe = copy_recipe(RECIPE, tmp_path / "emo1")
     (recipe / "conf" / "lalm" / "sft_tiny.yaml").write_text(TINY_SFT)
     (recipe / "conf" / "lalm" / "grpo_tiny.yaml").write_text(TINY_GRPO)
-    data = run(recipe, "--stage", "1", "--stop_stage", "1")
-    assert data.returncode == 0, data.stderr[-3000:]
+    if data:
+        stage1 = run(recipe, "--stage", "1", "--stop_stage", "1")
+        assert stage1.returncode == 0, stage1.stderr[-3000:]
+    return recipe
+
+
+@pytest.mark.slow
+def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
+    recipe = tiny_recipe(tmp_path)
 
     first = run(recipe, "--stage", "5", "--stop_stage", "8", "--lalm_opts", LALM)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -86,11 +93,8 @@ def test_lalm_stages_sft_decode_score_report_and_rerun_for_free(tmp_path):
 def test_emorl_grid_runs_every_grpo_config_on_every_format_and_reports_them(tmp_path):
     """--emorl_grid true: the main comparison (esr), then each grid config on each grid format;
     stage 8 pairs every GRPO run with its SFT model and tabulates the end of its reward."""
-    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
-    lalm = recipe / "conf" / "lalm"
-    (lalm / "sft_tiny.yaml").write_text(TINY_SFT)
-    (lalm / "grpo_tiny.yaml").write_text(TINY_GRPO)
-    (lalm / "grpo_tiny_acc.yaml").write_text(
+    recipe = tiny_recipe(tmp_path, data=False)
+    (recipe / "conf" / "lalm" / "grpo_tiny_acc.yaml").write_text(
         TINY_GRPO.replace("eswr: {weight: 1.0}", "accuracy: 1.0")
     )
     grid = run(
@@ -120,11 +124,7 @@ def test_emorl_grid_runs_every_grpo_config_on_every_format_and_reports_them(tmp_
 @pytest.mark.slow
 def test_ngpu_2_starts_sft_and_grpo_as_two_processes(tmp_path):
     """--ngpu 2 on a machine without GPUs: torchrun starts 2 CPU processes (gloo) per training."""
-    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
-    (recipe / "conf" / "lalm" / "sft_tiny.yaml").write_text(TINY_SFT)
-    (recipe / "conf" / "lalm" / "grpo_tiny.yaml").write_text(TINY_GRPO)
-    data = run(recipe, "--stage", "1", "--stop_stage", "1")
-    assert data.returncode == 0, data.stderr[-3000:]
+    recipe = tiny_recipe(tmp_path)
 
     both = run(recipe, "--stage", "5", "--stop_stage", "6", "--ngpu", "2", "--lalm_opts", LALM)
     assert both.returncode == 0, both.stdout[-3000:] + both.stderr[-3000:]
@@ -142,11 +142,7 @@ def test_ngpu_2_starts_sft_and_grpo_as_two_processes(tmp_path):
 @pytest.mark.slow
 def test_sft_fraction_trains_sft_on_a_split_and_grpo_on_the_whole_set(tmp_path):
     """--sft_fraction 0.5 (cold start): SFT on a stratified half of src_train, GRPO on all of it."""
-    recipe = copy_recipe(RECIPE, tmp_path / "emo1")
-    (recipe / "conf" / "lalm" / "sft_tiny.yaml").write_text(TINY_SFT)
-    (recipe / "conf" / "lalm" / "grpo_tiny.yaml").write_text(TINY_GRPO)
-    data = run(recipe, "--stage", "1", "--stop_stage", "1")
-    assert data.returncode == 0, data.stderr[-3000:]
+    recipe = tiny_recipe(tmp_path)
 
     opts = LALM + " --sft_fraction 0.5"
     first = run(recipe, "--stage", "5", "--stop_stage", "6", "--lalm_opts", opts)
