@@ -43,7 +43,8 @@ task=emo             # emo, cap or ov
 label_set=           # emo: name in emorl.data.labels.LABEL_SETS or a file
 train_set=           # SFT and GRPO training set
 sft_fraction=        # cold start, e.g. 0.5: SFT on a speaker- and class-stratified fraction of
-                     # train_set (one split per seed, emorl.bin.split_labeled); GRPO on all of it
+                     # train_set (one split per seed, emorl.bin.split_labeled, which reads its
+                     # utt2emo); GRPO on all of it
 dev_set=             # model selection
 eval_sets=           # sets decoded and scored
 local_data_opts=     # options passed to local/data.sh
