@@ -164,6 +164,15 @@ def test_sft_fraction_trains_sft_on_a_split_and_grpo_on_the_whole_set(tmp_path):
     for unit in (split, sft, grpo):
         assert f"skip {unit.relative_to(recipe)}: done with the same command" in again.stderr
 
+    # A table the split copies (here the transcripts) changes: the split is redone.
+    text = recipe / "data" / "src_train" / "text"
+    text.write_text(text.read_text().replace("\n", " again\n", 1))
+    third = run(recipe, "--stage", "5", "--stop_stage", "5", "--lalm_opts", opts)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert f"skip {split.relative_to(recipe)}:" not in third.stderr
+    copies = [(split / part / "text").read_text() for part in ("data", "rest")]
+    assert sum(copy.count(" again\n") for copy in copies) == 1
+
 
 def test_lalm_sh_names_a_bad_task_and_missing_sets(tmp_path):
     recipe = copy_recipe(RECIPE, tmp_path / "emo1")

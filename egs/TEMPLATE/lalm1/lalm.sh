@@ -131,10 +131,12 @@ if run_stage 3; then
         exp=$(sft_exp_of "${seed}")
         sft_data=$(sft_data_of "${seed}")
         if [ -n "${sft_fraction}" ]; then  # the split's unit dir holds its data dir and the rest
-            deps="${datadir}/${train_set}/utt2spk ${datadir}/${train_set}/utt2emo" \
-            run_unit "$(dirname "${sft_data}")" ${python} -m emorl.bin.split_labeled \
+            split_dir=$(dirname "${sft_data}")
+            # The split copies every table of train_set: each is an input.
+            deps="$(find "${datadir}/${train_set}" -maxdepth 1 -type f | sort)" \
+            run_unit "${split_dir}" ${python} -m emorl.bin.split_labeled \
                 --data_dir ${datadir}/${train_set} --fraction ${sft_fraction} --seed ${seed} \
-                --labeled_dir ${sft_data} --unlabeled_dir "$(dirname "${sft_data}")/rest"
+                --labeled_dir ${sft_data} --unlabeled_dir ${split_dir}/rest
         fi
         # The targets file covers all of train_set; train_sft reads those of its data dir.
         deps="${targets_dir}/${train_set}/targets ${targets_dir}/${dev_set}/targets ${sft_data}/wav.scp ${datadir}/${dev_set}/wav.scp ${deepspeed}" \
