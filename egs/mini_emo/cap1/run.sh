@@ -9,7 +9,7 @@
 #   ./run.sh --stage 4                 from GRPO on
 set -euo pipefail
 
-size=default          # mini corpus size: tiny, ci or default
+size=default          # mini corpus size: tiny, ci, default or large
 seeds="1 2 3"         # SFT and Emo-GRPO
 ablation_seeds="1"    # the ablations (a subset of seeds); empty: none
 grpo_main=conf/lalm/grpo_emo.yaml

@@ -18,7 +18,7 @@ set -euo pipefail
 # The braces make bash read the whole script before running it (it may be edited meanwhile).
 {
 
-size=default          # mini corpus size: tiny, ci or default
+size=default          # mini corpus size: tiny, ci, default or large
 target_shift=channel  # target domain shifts: channel, intensity, prior, comma-separated, or none
 # Audio-LM (stages 5-7)
 lalm_model=mini       # mini (text model from scratch); lalm.sh --lalm_model lists the others

@@ -12,7 +12,7 @@
 #   ./run.sh --stage 4                 from GRPO on
 set -euo pipefail
 
-size=default          # mini corpus size: tiny, ci or default
+size=default          # mini corpus size: tiny, ci, default or large
 formats="answer think"
 seeds="1 2 3"         # SFT and GRPO with the EW reward
 ablation_seeds="1"    # the ablations (a subset of seeds); empty: none

@@ -23,7 +23,9 @@ and acoustics disagree).
   - ``prior``: target classes imbalanced as TARGET_PRIOR (neutral 35% ... fear 5%) by keeping a
     subset of each target set's utterances, each rendered exactly as without the shift.
 - Sizes: ``default`` 1440 utterances (12 per speaker and emotion), ``ci`` 360 (3), ``tiny`` 120
-  (1, for unit tests); 1.5-6 s each (mean 3 s), 16 kHz 16-bit PCM.
+  (1, for unit tests), ``large`` 5760 (48: the same speakers and sets, four times the utterances,
+  for comparisons that the default's 144-utterance test sets cannot resolve); 1.5-6 s each (mean
+  3 s), 16 kHz 16-bit PCM.
 - Tables: wav.scp, utt2spk, spk2utt, text (transcript), utt2emo, utt2caption (a caption written
   from the rendering parameters with varied phrasing), utt2ovlabels (open-vocabulary emotion words
   drawn from per-emotion synonym lists), utt2domain (source/target), utt2dur. The rendering
@@ -60,7 +62,7 @@ from emorl.data.labels import LABEL_SETS
 LABELS = LABEL_SETS["mini_emo"]
 SETS = ("src_train", "src_dev", "src_test", "tgt_train", "tgt_dev", "tgt_test")
 #: Utterances per speaker and emotion.
-SIZES = {"tiny": 1, "ci": 3, "default": 12}
+SIZES = {"tiny": 1, "ci": 3, "default": 12, "large": 48}
 #: Bump when the rendering changes, so that ``.completed`` guards of older corpora do not match.
 VERSION = 1
 #: What ``--target_shift`` may name (comma-separated; ``none`` for none).
@@ -297,7 +299,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--size",
         choices=sorted(SIZES),
         default="default",
-        help="utterances: tiny 120, ci 360, default 1440",
+        help="utterances: tiny 120, ci 360, default 1440, large 5760",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the whole corpus")
     parser.add_argument("--nj", type=int, default=2, help="worker processes for synthesis")

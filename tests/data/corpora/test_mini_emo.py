@@ -193,6 +193,15 @@ def test_other_seed_gives_another_corpus():
     assert mini_emo.plan("ci", seed=0) == a
 
 
+def test_large_size_has_the_default_speakers_and_sets_with_four_times_the_utterances():
+    default, large = mini_emo.plan("default", seed=0), mini_emo.plan("large", seed=0)
+    per_cell = collections.Counter((u.spk, u.split, u.emotion) for u in large)
+    assert len(large) == 4 * len(default) == 5760
+    assert set(per_cell.values()) == {48}
+    assert {k[:2] for k in per_cell} == {(u.spk, u.split) for u in default}
+    assert len({u.utt for u in large}) == len(large)
+
+
 def test_completed_guard(mini_emo_ci, monkeypatch):
     corpus_dir, output_dir = mini_emo_ci
     guard = json.loads((output_dir / ".completed").read_text())

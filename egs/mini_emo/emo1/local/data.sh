@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Synthesise the mini emotional-speech corpus with eSpeak NG and prepare its data dirs:
-# data/{src,tgt}_{train,dev,test}. Options go to emorl/data/corpora/mini_emo.py (--size tiny|ci|default, --seed N, --snr_db, --telephone, --target_shift).
+# data/{src,tgt}_{train,dev,test}. Options go to emorl/data/corpora/mini_emo.py (--size tiny|ci|default|large, --seed N, --snr_db, --telephone, --target_shift).
 set -euo pipefail
 . ./path.sh
 . ./db.sh
