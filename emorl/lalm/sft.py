@@ -16,10 +16,12 @@ transcripts before the model is built (the saved model dir holds it).
 Every ``eval_every`` steps the dev set is scored: ``dev_loss`` (teacher-forced) and, for ``emo``,
 ``dev_accuracy`` (greedy decoding, the parsed answer against the label); the best step by
 ``select_metric`` is saved as ``<exp_dir>/model`` (with ``task.json``: task, format, label set,
-prompt). Checkpoints every ``save_every`` steps (:class:`emorl.train.CheckpointManager`): a resumed
-run restores the model, optimiser, scheduler, random generators and the best score so far, and
-sees the same batches (they depend on the seed and the epoch only), so it ends where an
-uninterrupted run ends. Logs: ``train_log.csv`` and TensorBoard (:class:`emorl.train.StepLogger`).
+prompt). Checkpoints every ``save_every`` steps (:class:`emorl.train.CheckpointManager`).
+``eval_every_epochs`` and ``save_every_epochs`` count in epochs instead, so that one config fits
+a corpus of any size. A resumed run restores the model, optimiser, scheduler, random generators
+and the best score so far, and sees the same batches (they depend on the seed and the epoch
+only), so it ends where an uninterrupted run ends. Logs: ``train_log.csv`` and TensorBoard
+(:class:`emorl.train.StepLogger`).
 
 Data parallel (several processes started by ``torchrun``, :class:`emorl.train.Distributed`):
 every process builds the same batches (seed and epoch), takes its share of each micro-batch
@@ -101,10 +103,12 @@ class SftConfig:
     max_grad_norm: float = 1.0
     # model selection and checkpoints
     eval_every: int = 50
+    eval_every_epochs: int = 0  # > 0: every this many epochs instead of eval_every steps
     select_metric: str = "auto"  # auto: dev_accuracy for emo, dev_loss for cap and ov
     dev_max_new_tokens: int = 128
     dev_batch_size: int = 32
     save_every: int = 50
+    save_every_epochs: int = 0  # > 0: every this many epochs instead of save_every steps
     keep_last: int = 2
     seed: int = 1
     device: str = "auto"  # auto, cpu, cuda, cuda:N
@@ -129,6 +133,23 @@ class SftConfig:
         for name in ("batch_size", "grad_accum", "eval_every", "save_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        for name in ("eval_every_epochs", "save_every_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0: count in steps)")
+
+    def eval_and_save_steps(self, micro_per_epoch: int) -> tuple[int, int]:
+        """The optimiser steps between dev scorings and between checkpoints, for an epoch of
+        ``micro_per_epoch`` micro-batches: ``*_every_epochs`` epochs when set, else ``*_every``."""
+
+        def steps(every: int, every_epochs: int) -> int:
+            if not every_epochs:
+                return every
+            return max(1, round(every_epochs * micro_per_epoch / self.grad_accum))
+
+        return (
+            steps(self.eval_every, self.eval_every_epochs),
+            steps(self.save_every, self.save_every_epochs),
+        )
 
     def selected_metric(self) -> str:
         """The dev score that selects the best step."""
@@ -396,6 +417,10 @@ def train_sft(
     total_steps = config.max_steps or math.ceil(
         micro_per_epoch * config.num_epochs / config.grad_accum
     )
+    eval_every, save_every = config.eval_and_save_steps(micro_per_epoch)
+    logging.info(
+        "%d steps; dev scored every %d, checkpoints every %d", total_steps, eval_every, save_every
+    )
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, min(config.warmup_steps, total_steps), total_steps
@@ -507,7 +532,7 @@ def train_sft(
             "target_tokens": tokens,
             "sec_per_step": time.perf_counter() - started,
         }
-        if step % config.eval_every == 0 or step == total_steps:
+        if step % eval_every == 0 or step == total_steps:
             scores = dev_scores(lm, config, dev, dev_prompts, labels, audio, env, zero)
             row.update(scores)
             metric = config.selected_metric()
@@ -521,7 +546,7 @@ def train_sft(
         progress.set_postfix(loss=f"{row['loss']:.3f}")
         if env.is_main:
             logger.log(row)
-        if step % config.save_every == 0 or step == total_steps:
+        if step % save_every == 0 or step == total_steps:
             meta = {"best": best, "best_scores": best_scores}
             save_checkpoint(manager, objects, env, zero, step=step, meta=meta)
     progress.close()

@@ -18,7 +18,7 @@ from emorl.lalm.decode_dir import merge_decode_dir
 from emorl.lalm.model import AudioLM
 from emorl.lalm.prompts import render_target
 from emorl.lalm.score import score_decode_dir
-from emorl.lalm.sft import build_model, set_trainable, train_sft
+from emorl.lalm.sft import SftConfig, build_model, set_trainable, train_sft
 from emorl.lalm.targets import write_targets
 
 
@@ -89,6 +89,30 @@ def test_resume_after_step_two_equals_an_uninterrupted_run(data, tiny_whisper, t
     rows = list(csv.DictReader(open(tmp_path / "cut" / "train_log.csv")))
     assert [r["step"] for r in rows] == ["1", "2", "3"]  # step 3 logged once
     assert resumed_best == json.loads((tmp_path / "full" / "best.json").read_text())
+
+
+def test_epoch_counts_score_and_save_after_whole_epochs(data, tiny_whisper, tmp_path):
+    """eval_every_epochs and save_every_epochs replace the step counts: 12 utterances in
+    micro-batches of 4 are 3 steps an epoch, so 3 epochs score the dev set after steps 3, 6 and 9
+    and checkpoint after steps 6 and 9 (the last step always)."""
+    train, dev = datasets(data)
+    config = tiny_config(
+        tiny_whisper, max_steps=0, num_epochs=3, eval_every=1, save_every=1,
+        eval_every_epochs=1, save_every_epochs=2,
+    )  # fmt: skip
+    train_sft(config, train, dev, tmp_path / "exp")
+    rows = list(csv.DictReader(open(tmp_path / "exp" / "train_log.csv")))
+    assert [r["step"] for r in rows if r["dev_accuracy"]] == ["3", "6", "9"]
+    checkpoints = sorted(p.name for p in (tmp_path / "exp" / "checkpoints").glob("*.pt"))
+    assert checkpoints == ["step00000006.pt", "step00000009.pt"]
+
+
+def test_epoch_counts_are_steps_of_whole_micro_batches():
+    config = SftConfig(eval_every=7, save_every=5, eval_every_epochs=4, grad_accum=2)
+    assert config.eval_and_save_steps(27) == (54, 5)  # 4 epochs of 13.5 steps; saves in steps
+    assert SftConfig(save_every_epochs=1, grad_accum=8).eval_and_save_steps(3) == (50, 1)
+    with pytest.raises(ValueError, match="eval_every_epochs must be >= 0"):
+        SftConfig(label_set="mini_emo", eval_every_epochs=-1).check()
 
 
 def test_a_changed_option_starts_afresh(data, tiny_whisper, tmp_path, caplog):
