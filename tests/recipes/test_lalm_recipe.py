@@ -1,12 +1,12 @@
 """The mini recipe's audio-LM stages (5-8: lalm.sh --task emo) at the smallest size."""
 
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from recipe_copy import TINY_SFT, copy_recipe, grpo_config_args, sft_config
 
 from emorl.data.corpora import mini_emo
@@ -213,31 +213,35 @@ def test_grpo_configs_are_train_grpo_options_with_known_rewards(conf):
 @pytest.mark.parametrize(
     "conf",
     sorted((RECIPE / "conf" / "lalm").glob("sft_*.yaml"))
-    + sorted((RECIPE / "conf" / "lalm" / "search" / "sft").glob("*.yaml"))
-    + sorted((RECIPE / "conf" / "lalm" / "size_large").glob("*.yaml")),
+    + sorted((RECIPE / "conf" / "lalm" / "search" / "sft").glob("*.yaml")),
     ids=lambda p: str(p.relative_to(RECIPE)),
 )
 def test_sft_configs_are_train_sft_options_of_their_model_kind(conf):
     """conf/lalm/sft_<kind>.yaml is a valid train_sft config of the model kind run.sh's
     --lalm_model <kind> picks it for: the mini text model trains whole, SmolLM2 through LoRA.
-    The SFT variants of the README's searches (conf/lalm/search/sft/) and of the large corpus
-    (conf/lalm/size_large/) are mini ones."""
-    kind = "mini" if conf.parent.name in ("sft", "size_large") else conf.stem.removeprefix("sft_")
+    The SFT variants of the README's searches (conf/lalm/search/sft/) are mini ones."""
+    kind = "mini" if conf.parent.name == "sft" else conf.stem.removeprefix("sft_")
     config = sft_config(conf, "--task", "emo", "--format", "esr", "--label_set", "mini_emo",
                         "--model", kind)  # fmt: skip
     trained = {"mini": ["projector", "text"], "mini_smollm2": ["projector", "lora"]}[kind]
     assert config.trainable_parts() == trained and config.select_metric == "dev_accuracy"
 
 
-@pytest.mark.parametrize("recipe", ["emo1", "ov1"])
-def test_large_corpus_sft_config_is_the_default_one_at_the_same_epochs(recipe):
-    """conf/lalm/size_large/sft_mini.yaml differs from sft_mini.yaml only in its step counts,
-    scaled by the corpus's growth, so that it evaluates and saves after the same epochs."""
-    conf = ROOT / "egs" / "mini_emo" / recipe / "conf" / "lalm"
-    default, large = (
-        yaml.safe_load((d / "sft_mini.yaml").read_text()) for d in (conf, conf / "size_large")
-    )
-    growth = mini_emo.SIZES["large"] // mini_emo.SIZES["default"]
-    for steps in ("eval_every", "save_every"):
-        assert large.pop(steps) == growth * default.pop(steps)
-    assert large == default
+@pytest.mark.parametrize(
+    "recipe, evals, saves", [("emo1", 108, 54), ("ov1", 54, 54), ("cap1", 54, 54)]
+)
+def test_mini_sft_config_counts_epochs_so_that_it_fits_every_corpus_size(recipe, evals, saves):
+    """sft_mini.yaml scores the dev set and saves after whole epochs: at the default size after
+    the steps its README's results were made with (when it counted steps), at --size large after
+    the same epochs, 4 times as many steps (the README's large runs used a copy of it with those
+    counts)."""
+    config = sft_config(
+        ROOT / "egs" / "mini_emo" / recipe / "conf" / "lalm" / "sft_mini.yaml",
+        "--task", "emo", "--format", "esr", "--label_set", "mini_emo",
+    )  # fmt: skip
+    src_train_speakers = sum(s.split == "src_train" for s in mini_emo.SPEAKERS)
+    for size in ("default", "large"):
+        utterances = src_train_speakers * len(mini_emo.LABELS) * mini_emo.SIZES[size]
+        growth = mini_emo.SIZES[size] // mini_emo.SIZES["default"]
+        micro_per_epoch = math.ceil(utterances / config.batch_size)
+        assert config.eval_and_save_steps(micro_per_epoch) == (growth * evals, growth * saves)

@@ -4,7 +4,7 @@
 # fine-tune the mini audio-language model on the source domain (lalm.sh --task emo) and decode it.
 #   ./run.sh                          the whole recipe at the default size
 #   ./run.sh --size ci                a few times smaller (what CI runs)
-#   ./run.sh --size large --sft_config conf/lalm/size_large/sft_mini.yaml   four times larger
+#   ./run.sh --size large             four times larger
 #                                     (README, "A larger corpus": how to keep it beside the default)
 #   ./run.sh --upstream fbank --stage 2  another upstream, from its features on
 #   ./run.sh --target_shift intensity,prior   harder targets (emorl/data/corpora/mini_emo.py):

@@ -7,7 +7,7 @@
 # by default. Stages: lalm.sh (1 data .. 7 report), run once per format and seed set.
 #   ./run.sh                           the whole recipe at the default size
 #   ./run.sh --size ci                 a few times smaller corpus
-#   ./run.sh --size large --sft_config conf/lalm/size_large/sft_mini.yaml   four times larger
+#   ./run.sh --size large              four times larger
 #                                      (README, "A larger corpus": how to keep it beside the default)
 #   ./run.sh --ablation_seeds "1 2 3"  the ablations with every seed too
 #   ./run.sh --formats think           one format only
