@@ -227,10 +227,19 @@ def test_sft_configs_are_train_sft_options_of_their_model_kind(conf):
     assert config.trainable_parts() == trained and config.select_metric == "dev_accuracy"
 
 
+@pytest.fixture(scope="module")
+def src_train_utterances():
+    """The number of src_train utterances of the mini corpus at the default and large sizes."""
+    sizes = ("default", "large")
+    return {size: sum(u.split == "src_train" for u in mini_emo.plan(size)) for size in sizes}
+
+
 @pytest.mark.parametrize(
     "recipe, evals, saves", [("emo1", 108, 54), ("ov1", 54, 54), ("cap1", 54, 54)]
 )
-def test_mini_sft_config_counts_epochs_so_that_it_fits_every_corpus_size(recipe, evals, saves):
+def test_mini_sft_config_counts_epochs_so_that_it_fits_every_corpus_size(
+    recipe, evals, saves, src_train_utterances
+):
     """sft_mini.yaml scores the dev set and saves after whole epochs: at the default size after
     the steps its README's results were made with (when it counted steps), at --size large after
     the same epochs, 4 times as many steps (the README's large runs used a copy of it with those
@@ -239,9 +248,7 @@ def test_mini_sft_config_counts_epochs_so_that_it_fits_every_corpus_size(recipe,
         ROOT / "egs" / "mini_emo" / recipe / "conf" / "lalm" / "sft_mini.yaml",
         "--task", "emo", "--format", "esr", "--label_set", "mini_emo",
     )  # fmt: skip
-    src_train_speakers = sum(s.split == "src_train" for s in mini_emo.SPEAKERS)
-    for size in ("default", "large"):
-        utterances = src_train_speakers * len(mini_emo.LABELS) * mini_emo.SIZES[size]
+    for size, utterances in src_train_utterances.items():
         growth = mini_emo.SIZES[size] // mini_emo.SIZES["default"]
         micro_per_epoch = math.ceil(utterances / config.batch_size)
         assert config.eval_and_save_steps(micro_per_epoch) == (growth * evals, growth * saves)
