@@ -3,7 +3,8 @@
 The logic behind ``python -m emorl.bin.train_grpo`` (see its docstring for the files it writes):
 the task of the initial model (its task.json), the model with LoRA or a frozen reference copy, the
 prompt dataset, the inputs' fingerprint that a resumed run must match, then
-:class:`emorl.rl.grpo_trainer.GRPOTrainer`.
+:class:`emorl.rl.grpo_trainer.GRPOTrainer`; and behind ``python -m
+emorl.bin.export_grpo_checkpoint``, which writes the model of one of a run's checkpoints.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import json
 import logging
 from pathlib import Path
 
+import torch
+
 from emorl import cli
-from emorl.atomic import atomic_write
+from emorl.atomic import atomic_dir, atomic_write
 from emorl.data.labels import get_label_set
 from emorl.fingerprint import file_sha256, json_sha256, tree_sha256
 from emorl.lalm.data import MODEL_TASK_FILE, read_model_task
@@ -29,7 +32,8 @@ from emorl.rl.grpo_trainer import (
     PromptDataset,
     RunSettings,
 )
-from emorl.train import Distributed
+from emorl.safe_load import CheckpointError
+from emorl.train import Checkpoint, CheckpointManager, Distributed, load_checkpoint_file
 
 DEFAULTS = GRPOConfig()
 HELP = {
@@ -127,19 +131,53 @@ def task_of(args: argparse.Namespace) -> dict:
     return {"task": args.task, "format": args.format, "label_set": label_set, "prompt": prompt}
 
 
+def model_fingerprint(init_model: str | Path) -> dict:
+    """The initial model's files, and its base model's when it is a LoRA adapter."""
+    fingerprint = {"init_model": tree_sha256(init_model)}
+    meta_path = Path(init_model) / META
+    base = json.loads(meta_path.read_text()).get("base") if meta_path.is_file() else None
+    if base:
+        base = Path(base) if Path(base).is_absolute() else Path(init_model) / base
+        fingerprint["base_model"] = tree_sha256(base)
+    return fingerprint
+
+
 def input_fingerprint(args: argparse.Namespace, dataset: PromptDataset) -> dict:
     """The initial model's files (and its base's), the training utterances, their references
     and audio: a checkpoint resumes only a run on the same inputs."""
-    fingerprint = {"init_model": tree_sha256(args.init_model)}
-    meta_path = Path(args.init_model) / META
-    base = json.loads(meta_path.read_text()).get("base") if meta_path.is_file() else None
-    if base:
-        base = Path(base) if Path(base).is_absolute() else Path(args.init_model) / base
-        fingerprint["base_model"] = tree_sha256(base)
+    fingerprint = model_fingerprint(args.init_model)
     fingerprint["train_references"] = json_sha256(dataset.references)
     audio = [Path(args.train_data) / name for name in ("wav.scp", "segments")]
     fingerprint["train_audio"] = json_sha256([file_sha256(p) for p in audio if p.is_file()])
     return fingerprint
+
+
+def load_policy(args: argparse.Namespace, device: str | torch.device = "cpu") -> AudioLM:
+    """The model that GRPO trains: the initial model (a LoRA adapter it has merged into its
+    weights), with a new LoRA adapter if ``args.lora``."""
+    lm = AudioLM.load(args.init_model, dtype=args.dtype, long_audio=args.long_audio)
+    lm.to(device)
+    if lm.peft is not None:
+        logging.info("%s has a LoRA adapter: merged into the weights", args.init_model)
+        lm.merge_lora()
+    if args.lora:
+        lm.enable_lora(
+            r=args.lora_r,
+            alpha=args.lora_alpha,
+            dropout=args.lora_dropout,
+            target_modules=args.lora_target_modules,
+            train_projector=args.train_projector,
+        )
+    return lm
+
+
+def write_model_dir(lm: AudioLM, task: dict, out_dir: Path) -> None:
+    """``lm`` and its ``task.json`` (what decoding reads), as one atomic directory."""
+    with atomic_dir(out_dir) as tmp:
+        lm.save(tmp)
+        with atomic_write(tmp / MODEL_TASK_FILE) as f:
+            json.dump(task, f, indent=2)
+    logging.info("model written to %s", out_dir)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -161,20 +199,8 @@ def _run(args: argparse.Namespace, exp_dir: Path, env: Distributed) -> None:
         task=task["task"], format=task["format"], **{name: getattr(args, name) for name in names}
     )
     cli.set_seed(args.seed)
-    lm = AudioLM.load(args.init_model, dtype=args.dtype, long_audio=args.long_audio)
-    lm.to(env.device)
-    if lm.peft is not None:
-        logging.info("%s has a LoRA adapter: merged into the weights", args.init_model)
-        lm.merge_lora()
-    if args.lora:
-        lm.enable_lora(
-            r=args.lora_r,
-            alpha=args.lora_alpha,
-            dropout=args.lora_dropout,
-            target_modules=args.lora_target_modules,
-            train_projector=args.train_projector,
-        )
-    elif config.beta > 0:
+    lm = load_policy(args, env.device)
+    if not args.lora and config.beta > 0:
         lm.freeze_reference()
     dataset = PromptDataset.from_data_dir(
         args.train_data, task["task"], task["prompt"], task["label_set"]
@@ -196,7 +222,41 @@ def _run(args: argparse.Namespace, exp_dir: Path, env: Distributed) -> None:
     trainer.train()
     with trainer.gathered():
         if env.is_main:
-            lm.save(exp_dir / "model")
-            with atomic_write(exp_dir / "model" / MODEL_TASK_FILE) as f:
-                json.dump(task, f, indent=2)
-            logging.info("model written to %s", exp_dir / "model")
+            write_model_dir(lm, task, exp_dir / "model")
+
+
+def export_checkpoint(
+    exp_dir: Path, out_dir: Path, step: int | None = None, init_model: Path | None = None
+) -> int:
+    """Write the model of a GRPO run's checkpoint of ``step`` (default: the last one kept) into
+    ``out_dir``, as the run would have written its ``model/`` had ``max_steps`` been ``step``
+    (the learning rate is constant, so the model of step N of a longer run is that of an N-step
+    run). The checkpoint's options rebuild the model; its initial model (``init_model``, default:
+    the path the run was given) must have the files it had then. Returns the step."""
+    manager = CheckpointManager(exp_dir, {})
+    kept = {json.loads(p.with_suffix(".json").read_text())["step"]: p for p in manager.paths()}
+    if not kept:
+        raise CheckpointError(f"{manager.dir}: no checkpoint")
+    step = max(kept) if step is None else step
+    if step not in kept:
+        raise CheckpointError(f"{manager.dir}: no checkpoint of step {step} (kept: {sorted(kept)})")
+    path = kept[step]
+    meta = json.loads(path.with_suffix(".json").read_text())
+    if "deepspeed" in meta["fingerprint"]:
+        raise CheckpointError(
+            f"{path}: a DeepSpeed ZeRO-3 run, whose weights are the processes' shards; "
+            "exporting it is not supported"
+        )
+    args = argparse.Namespace(**meta["options"])
+    args.init_model = str(init_model or args.init_model)
+    now = model_fingerprint(args.init_model)
+    changed = [k for k in now if now[k] != meta["fingerprint"].get(k)]
+    if changed:
+        raise CheckpointError(
+            f"{args.init_model}: not the initial model of {path} ({', '.join(changed)} changed)"
+        )
+    lm = load_policy(args)
+    checkpoint = Checkpoint(path, load_checkpoint_file(path, "training checkpoint"), meta)
+    checkpoint.restore({"model": lm.peft if lm.peft is not None else lm.model}, rng=False)
+    write_model_dir(lm, task_of(args), out_dir)
+    return step

@@ -14,10 +14,13 @@ import soundfile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lalm"))
 from lalm_fixtures import TEXTS, TINY_TEXT, save_tiny_whisper, synth_wave  # noqa: E402
 
-from emorl.bin import train_grpo  # noqa: E402
+from emorl.bin import export_grpo_checkpoint, train_grpo  # noqa: E402
 from emorl.data.datadir import DataDir  # noqa: E402
 from emorl.lalm.errors import LalmError  # noqa: E402
 from emorl.lalm.model import AudioLM  # noqa: E402
+from emorl.rl.grpo_run import export_checkpoint  # noqa: E402
+from emorl.rl.rewards import register_reward, registry  # noqa: E402
+from emorl.safe_load import CheckpointError  # noqa: E402
 
 LABELS = {"u1": "angry", "u2": "sad", "u3": "happy", "u4": "angry"}
 
@@ -97,3 +100,51 @@ def test_sft_model_dir_gives_task_format_labels_and_prompt(setup):
     assert json.loads((setup / "exp" / "model" / "task.json").read_text()) == task
     with pytest.raises(ValueError, match="--format answer contradicts .*task.json"):
         train_grpo.main(args + ["--format", "answer"])
+
+
+def file_bytes(model_dir: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(model_dir)): p.read_bytes()
+        for p in sorted(model_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def length_reward():
+    """A reward that differs within groups of the untrained model (the length of the completion),
+    so that every step changes the weights; removed after the test."""
+    register_reward("test_length", needs=("completions",))(
+        lambda predictions, references, completions, **context: [float(len(c)) for c in completions]
+    )
+    yield ["--rewards", "{test_length: 1}"]
+    del registry._REGISTRY["test_length"]
+
+
+@pytest.mark.parametrize("lora", ["true", "false"])
+def test_exported_checkpoint_is_the_model_of_a_run_that_stopped_there(setup, length_reward, lora):
+    """Step 2 of a 3-step run, exported, is byte for byte the model/ of a 2-step run."""
+    train_grpo.main(args_of(setup, "--max_steps", "3", "--lora", lora, *length_reward))
+    short = setup / "short"
+    train_grpo.main(args_of(setup, "--lora", lora, "--exp_dir", str(short), *length_reward))
+    export_grpo_checkpoint.main(
+        ["--exp_dir", str(setup / "exp"), "--step", "2", "--out_dir", str(setup / "step2")]
+    )
+    exported = file_bytes(setup / "step2")
+    assert exported == file_bytes(short / "model")
+    assert exported != file_bytes(setup / "exp" / "model")  # step 3 differs: the test can fail
+    assert ("adapter/adapter_model.safetensors" in exported) == (lora == "true")
+
+
+def test_export_names_missing_steps_and_a_changed_initial_model(setup):
+    train_grpo.main(args_of(setup, "--max_steps", "3", "--lora", "false"))  # keeps steps 2, 3
+    exp, out = setup / "exp", setup / "out"
+    with pytest.raises(CheckpointError, match=r"no checkpoint of step 1 \(kept: \[2, 3\]\)"):
+        export_checkpoint(exp, out, step=1)
+    config = setup / "init" / "config.json"
+    config.write_text(config.read_text() + "\n")
+    with pytest.raises(
+        CheckpointError, match="init: not the initial model of .*init_model changed"
+    ):
+        export_checkpoint(exp, out)
+    assert not out.exists()
