@@ -3,8 +3,9 @@
 A GRPO run keeps checkpoints every --save_steps steps (the last --keep_checkpoints of them). This
 writes the model of one of them into --out_dir, with the run's task.json, exactly as an
 emorl.bin.train_grpo run with --max_steps equal to that step writes its model/ (the learning rate is
-constant and the data order and sampling depend only on the seed and the step). The checkpoint's
-own options rebuild the model; its initial model must be unchanged (checked by its files' hashes).
+constant and the data order and sampling depend only on the seed and the step), unless a reward
+depends on the run's length (ESWR's alpha on a linear schedule). The checkpoint's own options
+rebuild the model; its initial model must be unchanged (checked by its files' hashes).
 
 Usage:
     python -m emorl.bin.export_grpo_checkpoint \

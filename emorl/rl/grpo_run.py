@@ -229,10 +229,12 @@ def export_checkpoint(
     exp_dir: Path, out_dir: Path, step: int | None = None, init_model: Path | None = None
 ) -> int:
     """Write the model of a GRPO run's checkpoint of ``step`` (default: the last one kept) into
-    ``out_dir``, as the run would have written its ``model/`` had ``max_steps`` been ``step``
-    (the learning rate is constant, so the model of step N of a longer run is that of an N-step
-    run). The checkpoint's options rebuild the model; its initial model (``init_model``, default:
-    the path the run was given) must have the files it had then. Returns the step."""
+    ``out_dir`` as the run writes its ``model/``. The learning rate is constant and the data and
+    sampling depend on the seed and the step, so this is the model of a run with ``max_steps``
+    equal to ``step``, unless a reward depends on the run's length (ESWR's alpha scheduled over
+    ``total_steps``). The checkpoint's options rebuild the model; its initial model
+    (``init_model``, default: the path the run was given) must have the files it had then.
+    Returns the step."""
     manager = CheckpointManager(exp_dir, {})
     kept = {json.loads(p.with_suffix(".json").read_text())["step"]: p for p in manager.paths()}
     if not kept:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -136,11 +137,12 @@ def test_exported_checkpoint_is_the_model_of_a_run_that_stopped_there(setup, len
     assert ("adapter/adapter_model.safetensors" in exported) == (lora == "true")
 
 
-def test_export_names_missing_steps_and_a_changed_initial_model(setup):
+def test_export_names_missing_steps_and_a_changed_initial_model_and_takes_a_moved_one(setup):
     train_grpo.main(args_of(setup, "--max_steps", "3", "--lora", "false"))  # keeps steps 2, 3
     exp, out = setup / "exp", setup / "out"
     with pytest.raises(CheckpointError, match=r"no checkpoint of step 1 \(kept: \[2, 3\]\)"):
         export_checkpoint(exp, out, step=1)
+    shutil.copytree(setup / "init", setup / "moved")
     config = setup / "init" / "config.json"
     config.write_text(config.read_text() + "\n")
     with pytest.raises(
@@ -148,3 +150,6 @@ def test_export_names_missing_steps_and_a_changed_initial_model(setup):
     ):
         export_checkpoint(exp, out)
     assert not out.exists()
+    assert export_checkpoint(exp, out, init_model=setup / "moved") == 3  # the last step kept
+    weights = "model.safetensors"
+    assert (out / weights).read_bytes() == (exp / "model" / weights).read_bytes()
