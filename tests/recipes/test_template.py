@@ -193,12 +193,26 @@ SMALL_ADAPT = "method: bgrpo\nrewards: {self_max_prob: 1.0}\nrenormalize: true\n
 SMALL_ADAPT += "source_ce_coef: 0.5\nsource_batch_size: 2\nepochs: 1\nbatch_size: 4\nlr: 0.001\n"
 
 
+def second_started_before_first_ended(exp: Path) -> bool:
+    """Whether the second stage-4 unit started training before the first had scored."""
+    started = (exp / "adapt_adapt_lr_lab0.25/seed1/config.yaml").stat().st_mtime
+    return (
+        started < (exp / "adapt_adapt_lab0.25/seed1/decode_fold1_test/scores.json").stat().st_mtime
+    )
+
+
 @pytest.mark.slow
-def test_labeled_fraction_trains_few_label_model_and_adapts_on_the_rest(fold_recipe):
+def test_labeled_fraction_trains_few_label_model_and_adapts_on_the_rest(fold_recipe, monkeypatch):
     """--labeled_fraction: stage 3 trains the oracle and the few-label model, stage 4 adapts the
-    few-label model on the rest of the training set, whose data dir has no utt2emo."""
+    few-label model on the rest of the training set, whose data dir has no utt2emo. Stage 4 runs
+    with --adapt_jobs 2: its units (config x seed) two at once, which write the models and
+    decodings of one at a time with as many threads (one here: a job's share of 2 cores; with 2
+    the last bits of the weights may differ); a failed unit stops the stage."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     (fold_recipe / "conf" / "adapt.yaml").write_text(SMALL_ADAPT)
-    opts = ["--labeled_fraction", "0.25", "--adapt_configs", "conf/adapt.yaml"]
+    (fold_recipe / "conf" / "adapt_lr.yaml").write_text(SMALL_ADAPT.replace("0.001", "0.002"))
+    configs = "conf/adapt.yaml conf/adapt_lr.yaml"
+    opts = ["--labeled_fraction", "0.25", "--adapt_configs", configs, "--adapt_jobs", "2"]
     first = folds(fold_recipe, "--skip_adapt", "false", "--stop_stage", "4", *opts)
     assert first.returncode == 0, first.stderr[-3000:]
     lab = DataDir.load(fold_recipe / "data/fold1_train_lab0.25_seed1")
@@ -219,3 +233,23 @@ def test_labeled_fraction_trains_few_label_model_and_adapts_on_the_rest(fold_rec
     assert again.returncode == 0, again.stderr[-3000:]
     assert "skip exp/fold1/fbank/adapt_adapt_lab0.25/seed1: done" in again.stderr
     assert "skip dump/fbank/fold1_train_lab0.25_seed1: done" in again.stderr
+
+    files = [
+        exp / system / "seed1" / f
+        for system in ("adapt_adapt_lab0.25", "adapt_adapt_lr_lab0.25")
+        for f in ("model.pt", "decode_fold1_test/scores.json")
+    ]
+    in_parallel = [f.read_bytes() for f in files]
+    assert second_started_before_first_ended(exp)
+    one = folds(fold_recipe, "--skip_adapt", "false", "--stage", "4", "--stop_stage", "4", *opts,
+                "--adapt_jobs", "1", "--force", "true")  # fmt: skip
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert "skip exp/fold1/fbank/adapt_" not in one.stderr  # redone, not skipped
+    assert [f.read_bytes() for f in files] == in_parallel
+    assert not second_started_before_first_ended(exp)
+
+    (fold_recipe / "conf" / "broken.yaml").write_text("method: no_such_method\n")
+    opts[opts.index(configs)] = "conf/broken.yaml conf/adapt.yaml"
+    broken = folds(fold_recipe, "--skip_adapt", "false", "--stage", "4", "--stop_stage", "4", *opts)
+    assert broken.returncode != 0
+    assert "Error: a parallel job failed" in broken.stderr

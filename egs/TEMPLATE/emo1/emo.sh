@@ -65,6 +65,8 @@ upstream_tag=        # default: derived from the upstream name
 ser_config=conf/ser.yaml
 ser_tag=             # default: the config file's base name
 adapt_configs="conf/adapt/bgrpo.yaml"
+adapt_jobs=1         # stage-4 units (a config and a seed: training, decoding) run at once,
+                     # each on its share of the CPU cores
 
 # Stages 5-7: the recipe's lalm.sh (a link to egs/TEMPLATE/lalm1/lalm.sh) on the same sets and seeds
 lalm_opts=           # options passed to lalm.sh, e.g. "--lalm_model mini --lalm_format esr"
@@ -173,6 +175,32 @@ if run_stage 3; then
     done
 fi
 
+adapt_unit() {  # adapt_unit CONFIG SEED: stage 4's model of CONFIG for SEED, decoded and scored
+    local adapt_config=$1 seed=$2 adapt_tag suffix target source init adapt_exp target_deps
+    adapt_tag=$(basename "${adapt_config}" .yaml)
+    if [ -n "${labeled_fraction}" ]; then
+        # the few-label model, adapted on the rest of train_set (no label table there);
+        # its labeled fraction is the source set
+        suffix=_lab${labeled_fraction}
+        target=${train_set}_unlab${labeled_fraction}_seed${seed}
+        source=${train_set}_lab${labeled_fraction}_seed${seed}
+    else
+        suffix= target=${unlabeled_set} source=${train_set}
+    fi
+    init=${expdir}/${upstream_tag}/ser_${ser_tag}${suffix}/seed${seed}
+    adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}${suffix}/seed${seed}
+    [ -f "${init}/model.pt" ] || { log "Error: ${init}/model.pt missing; run stage 3 first"; exit 1; }
+    target_deps="${datadir}/${target}/wav.scp"
+    [ ! -f "${datadir}/${target}/utt2emo" ] || target_deps+=" ${datadir}/${target}/utt2emo"
+    deps="${init} ${feat_dir}/${target} ${feat_dir}/${source} ${target_deps} ${datadir}/${source}/utt2emo" \
+    run_unit "${adapt_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${adapt_exp}/log/train.log \
+        ${python} -m emorl.bin.train_bgrpo --config ${adapt_config} --init_model ${init} \
+            --unlabeled_data ${datadir}/${target} --unlabeled_feats ${feat_dir}/${target} \
+            --source_data ${datadir}/${source} --source_feats ${feat_dir}/${source} \
+            --exp_dir ${adapt_exp} --seed ${seed} --resume ${resume}"
+    decode_and_score "${adapt_exp}"
+}
+
 if run_stage 4 "${skip_adapt}"; then
     if [ -n "${labeled_fraction}" ]; then
         log "Stage 4: adaptation on ${train_set} beyond its labeled fraction ${labeled_fraction}: ${adapt_configs}"
@@ -181,31 +209,11 @@ if run_stage 4 "${skip_adapt}"; then
         log "Stage 4: adaptation on ${unlabeled_set}: ${adapt_configs}"
     fi
     for adapt_config in ${adapt_configs}; do
-        adapt_tag=$(basename "${adapt_config}" .yaml)
         for seed in ${seeds}; do
-            if [ -n "${labeled_fraction}" ]; then
-                # the few-label model, adapted on the rest of train_set (no label table there);
-                # its labeled fraction is the source set
-                suffix=_lab${labeled_fraction}
-                target=${train_set}_unlab${labeled_fraction}_seed${seed}
-                source=${train_set}_lab${labeled_fraction}_seed${seed}
-            else
-                suffix= target=${unlabeled_set} source=${train_set}
-            fi
-            init=${expdir}/${upstream_tag}/ser_${ser_tag}${suffix}/seed${seed}
-            adapt_exp=${expdir}/${upstream_tag}/adapt_${adapt_tag}${suffix}/seed${seed}
-            [ -f "${init}/model.pt" ] || { log "Error: ${init}/model.pt missing; run stage 3 first"; exit 1; }
-            target_deps="${datadir}/${target}/wav.scp"
-            [ ! -f "${datadir}/${target}/utt2emo" ] || target_deps+=" ${datadir}/${target}/utt2emo"
-            deps="${init} ${feat_dir}/${target} ${feat_dir}/${source} ${target_deps} ${datadir}/${source}/utt2emo" \
-            run_unit "${adapt_exp}" bash -c "${train_cmd} --gpu ${ngpu} ${adapt_exp}/log/train.log \
-                ${python} -m emorl.bin.train_bgrpo --config ${adapt_config} --init_model ${init} \
-                    --unlabeled_data ${datadir}/${target} --unlabeled_feats ${feat_dir}/${target} \
-                    --source_data ${datadir}/${source} --source_feats ${feat_dir}/${source} \
-                    --exp_dir ${adapt_exp} --seed ${seed} --resume ${resume}"
-            decode_and_score "${adapt_exp}"
+            start_job "${adapt_jobs}" adapt_unit "${adapt_config}" "${seed}"
         done
     done
+    wait_jobs
 fi
 
 lalm() {  # lalm FIRST LAST: stages FIRST..LAST of lalm.sh --task emo on this recipe's sets

@@ -66,6 +66,7 @@ emo() {
         --local_data_opts "${data_opts}" \
         --upstream whisper_tiny.en \
         --seeds "1 2 3" \
+        --adapt_jobs 2 \
         --adapt_configs "conf/adapt/target_norm.yaml conf/adapt/bgrpo.yaml conf/adapt/bgrpo_self.yaml conf/adapt/bgrpo_teacher.yaml conf/adapt/bgrpo_keepneg.yaml conf/adapt/pseudo_label.yaml conf/adapt/entropy_min.yaml" \
         "${shift_opts[@]}" "$@" "${args[@]}"
 }
