@@ -11,3 +11,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def scratch_reward():
+    """``add(name, fn, needs=(), factory=False)`` registers a reward removed after the test."""
+    from emorl.rl.rewards import register_reward, register_reward_factory, registry
+
+    names = []
+
+    def add(name, fn, needs=(), factory=False):
+        (register_reward_factory if factory else register_reward)(name, needs)(fn)
+        names.append(name)
+
+    yield add
+    for name in names:
+        del registry._REGISTRY[name]

@@ -20,7 +20,6 @@ from emorl.data.datadir import DataDir  # noqa: E402
 from emorl.lalm.errors import LalmError  # noqa: E402
 from emorl.lalm.model import AudioLM  # noqa: E402
 from emorl.rl.grpo_run import export_checkpoint  # noqa: E402
-from emorl.rl.rewards import register_reward, registry  # noqa: E402
 from emorl.safe_load import CheckpointError  # noqa: E402
 
 LABELS = {"u1": "angry", "u2": "sad", "u3": "happy", "u4": "angry"}
@@ -112,14 +111,17 @@ def file_bytes(model_dir: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def length_reward():
+def length_reward(scratch_reward):
     """A reward that differs within groups of the untrained model (the length of the completion),
     so that every step changes the weights; removed after the test."""
-    register_reward("test_length", needs=("completions",))(
-        lambda predictions, references, completions, **context: [float(len(c)) for c in completions]
+    scratch_reward(
+        "test_length",
+        lambda predictions, references, completions, **context: [
+            float(len(c)) for c in completions
+        ],
+        needs=("completions",),
     )
-    yield ["--rewards", "{test_length: 1}"]
-    del registry._REGISTRY["test_length"]
+    return ["--rewards", "{test_length: 1}"]
 
 
 @pytest.mark.parametrize("lora", ["true", "false"])
