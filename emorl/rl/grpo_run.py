@@ -236,14 +236,14 @@ def export_checkpoint(
     (``init_model``, default: the path the run was given) must have the files it had then.
     Returns the step."""
     manager = CheckpointManager(exp_dir, {})
-    kept = {json.loads(p.with_suffix(".json").read_text())["step"]: p for p in manager.paths()}
+    metas = [(p, json.loads(p.with_suffix(".json").read_text())) for p in manager.paths()]
+    kept = {meta["step"]: (p, meta) for p, meta in metas}
     if not kept:
         raise CheckpointError(f"{manager.dir}: no checkpoint")
     step = max(kept) if step is None else step
     if step not in kept:
         raise CheckpointError(f"{manager.dir}: no checkpoint of step {step} (kept: {sorted(kept)})")
-    path = kept[step]
-    meta = json.loads(path.with_suffix(".json").read_text())
+    path, meta = kept[step]
     if "deepspeed" in meta["fingerprint"]:
         raise CheckpointError(
             f"{path}: a DeepSpeed ZeRO-3 run, whose weights are the processes' shards; "
